@@ -1,0 +1,34 @@
+# The demo of scripts/run_demo.sh: a narrow fcn_unet_s5-d16 (base_channels=8
+# instead of 64) trained from scratch on the generated two-class dataset,
+# 2 processes x batch 4, 300 iterations. Small enough for a 2-core laptop.
+_base_ = [
+    'mmseg::_base_/models/fcn_unet_s5-d16.py',
+    '../_base_/datasets/synthetic_binary.py',
+    '../_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py',
+]
+crop_size = (64, 64)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(base_channels=8),
+    decode_head=dict(in_channels=8, channels=8, num_classes=2),
+    auxiliary_head=dict(in_channels=16, channels=8, num_classes=2),
+    test_cfg=dict(mode='whole'))
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4, _delete_=True))
+max_iters = 300
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-5,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=100)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=100, max_keep_ckpts=2, save_best='mIoU'))
+randomness = dict(seed=0)

@@ -1,0 +1,67 @@
+"""Helpers shared by mmseg_ext's ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmseg_ext.engine.runner import DeviceAwareRunner
+from mmseg_ext.registry import RUNNERS
+
+__all__ = ['add_common_args', 'load_config', 'build_runner']
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments mmseg's train and test tools share."""
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs, models and reports')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0).
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Read the config, apply ``--cfg-options``, launcher and work dir.
+
+    The work dir is chosen as in mmseg: ``--work-dir`` > the config's
+    ``work_dir`` > ``./work_dirs/<config name>``.
+    """
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(
+            f'Config file {args.config!r} does not exist (configs live in '
+            'configs/, e.g. configs/uformer_binary.py).')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the config's ``runner_type``, or :class:`DeviceAwareRunner`."""
+    if 'runner_type' not in cfg:
+        return DeviceAwareRunner.from_cfg(cfg)
+    return RUNNERS.build(cfg)

@@ -1,0 +1,142 @@
+"""Distributed set-up that works the same with and without CUDA.
+
+mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` for the
+``pytorch`` and ``slurm`` launchers, so ``tools/dist_train.sh CFG 2`` dies on
+a machine without a GPU. :func:`init_dist_auto` picks the backend from the
+config (``env_cfg.dist_cfg.backend``):
+
+* ``'auto'`` (mmseg_ext's default): ``'nccl'`` when CUDA is available, else
+  ``'gloo'``;
+* ``'nccl'`` without CUDA cannot work: it falls back to ``'gloo'`` with a
+  warning, so configs inheriting mmseg's ``default_runtime`` still run on CPU;
+* any other explicit value (``'gloo'``, ``'mpi'``) is used as given.
+
+With CUDA it delegates to mmengine (one GPU per process); without CUDA it
+initialises the process group itself from the launcher's environment.
+"""
+import logging
+import os
+import subprocess
+from typing import Any, Dict
+
+import torch
+import torch.distributed as torch_dist
+import torch.multiprocessing as mp
+from mmengine.dist import init_dist
+from mmengine.logging import print_log
+
+__all__ = ['resolve_dist_backend', 'init_dist_auto', 'launcher_env']
+
+_BACKENDS = ('auto', 'nccl', 'gloo', 'mpi')
+
+
+def resolve_dist_backend(requested: str = 'auto',
+                         cuda_available: bool = None) -> str:
+    """Choose the ``torch.distributed`` backend.
+
+    Args:
+        requested (str): ``'auto'``, ``'nccl'``, ``'gloo'`` or ``'mpi'``.
+        cuda_available (bool, optional): Override for
+            ``torch.cuda.is_available()`` (used by tests).
+
+    Returns:
+        str: The backend to initialise.
+
+    Raises:
+        ValueError: ``requested`` is not one of the known backends.
+    """
+    if requested not in _BACKENDS:
+        raise ValueError(
+            f'env_cfg.dist_cfg.backend={requested!r} is not supported; use '
+            f'one of {_BACKENDS} (auto = nccl with CUDA, gloo without).')
+    if cuda_available is None:
+        cuda_available = torch.cuda.is_available()
+    if requested == 'auto':
+        return 'nccl' if cuda_available else 'gloo'
+    if requested == 'nccl' and not cuda_available:
+        print_log(
+            "env_cfg.dist_cfg.backend='nccl' needs CUDA, which this machine "
+            "does not have: using 'gloo' instead. Set backend='auto' to "
+            'silence this warning.',
+            logger='current',
+            level=logging.WARNING)
+        return 'gloo'
+    return requested
+
+
+def launcher_env(launcher: str, environ: Dict[str, str] = None) -> Dict[
+        str, str]:
+    """The ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_*`` variables.
+
+    ``torchrun`` (``launcher='pytorch'``) sets them itself; slurm and Open MPI
+    name them differently. The returned mapping is what ``env://``
+    initialisation reads.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        environ (dict, optional): The environment to read (defaults to
+            ``os.environ``).
+
+    Returns:
+        dict: Variables to set in ``os.environ``.
+
+    Raises:
+        ValueError: Unknown launcher.
+        KeyError: A variable the launcher should have set is missing.
+    """
+    env = os.environ if environ is None else environ
+    if launcher == 'pytorch':
+        return {}
+    if launcher == 'slurm':
+        node_list = env['SLURM_NODELIST']
+        addr = env.get('MASTER_ADDR') or subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+        return dict(
+            RANK=env['SLURM_PROCID'],
+            WORLD_SIZE=env['SLURM_NTASKS'],
+            LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
+            MASTER_ADDR=addr,
+            MASTER_PORT=env.get('MASTER_PORT', '29500'))
+    if launcher == 'mpi':
+        return dict(
+            RANK=env['OMPI_COMM_WORLD_RANK'],
+            WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
+            LOCAL_RANK=env['OMPI_COMM_WORLD_LOCAL_RANK'],
+            MASTER_ADDR=env.get('MASTER_ADDR', '127.0.0.1'),
+            MASTER_PORT=env.get('MASTER_PORT', '29500'))
+    raise ValueError(f'Invalid launcher {launcher!r}: use pytorch, slurm or '
+                     'mpi (or none for a single process).')
+
+
+def init_dist_auto(launcher: str, backend: str = 'auto',
+                   **kwargs: Any) -> str:
+    """Initialise ``torch.distributed`` on CPU (gloo) or CUDA (nccl).
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        backend (str): See :func:`resolve_dist_backend`.
+        **kwargs: Passed on (``timeout`` in seconds, ``port`` for slurm, ...).
+
+    Returns:
+        str: The backend that was initialised.
+    """
+    chosen = resolve_dist_backend(backend)
+    if torch.cuda.is_available():
+        init_dist(launcher, backend=chosen, **kwargs)
+        return chosen
+    port = kwargs.pop('port', None)
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.update(launcher_env(launcher))
+    timeout = kwargs.pop('timeout', None)
+    if timeout is not None:
+        import datetime
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    if mp.get_start_method(allow_none=True) is None:
+        mp.set_start_method('spawn')
+    torch_dist.init_process_group(
+        backend=chosen,
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']),
+        **kwargs)
+    return chosen

@@ -1,0 +1,3 @@
+from .device_aware_runner import DeviceAwareRunner
+
+__all__ = ['DeviceAwareRunner']

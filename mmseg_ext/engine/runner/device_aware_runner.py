@@ -1,0 +1,125 @@
+"""A mmengine ``Runner`` that trains distributed on CPU (gloo) and GPU (nccl).
+
+It differs from mmengine's ``Runner`` in four places only:
+
+* :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
+  in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
+  so that mmseg_ext's classes resolve inside them;
+* :meth:`setup_env` initialises ``torch.distributed`` through
+  :func:`mmseg_ext.engine.dist_utils.init_dist_auto` (gloo without CUDA,
+  nccl with it; ``env_cfg.dist_cfg.backend`` overrides);
+* :meth:`wrap_model` wraps the model in DDP **without** ``device_ids`` when the
+  model lives on the CPU, after reverting SyncBN to BN (SyncBN needs CUDA);
+  on CUDA it is mmengine's one-GPU-per-process DDP with SyncBN unchanged;
+* :meth:`save_checkpoint` writes to ``<name>.part`` and renames, so a crash
+  mid-write never leaves a truncated ``iter_N.pth`` for ``--resume`` or
+  ``tools/test.py`` to pick up.
+"""
+import copy
+import os
+import os.path as osp
+from typing import Any, Dict, Optional, Union
+
+import torch
+from mmengine.dist import is_distributed
+from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
+                            revert_sync_batchnorm)
+from mmengine.config import Config
+from mmengine.runner import Runner
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from mmseg_ext.engine.dist_utils import init_dist_auto
+from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.registry import MODEL_WRAPPERS, RUNNERS
+
+__all__ = ['DeviceAwareRunner']
+
+
+@RUNNERS.register_module()
+class DeviceAwareRunner(Runner):
+    """mmengine ``Runner`` with CPU-capable distributed training.
+
+    Configs select it with ``runner_type = 'DeviceAwareRunner'`` (mmseg_ext's
+    ``tools/train.py`` and ``tools/test.py`` use it whenever a config sets no
+    ``runner_type``). Every other behaviour is mmengine's.
+    """
+
+    @classmethod
+    def from_cfg(cls, cfg: Config) -> 'DeviceAwareRunner':
+        """Build a runner from a config, in the mmseg_ext scope.
+
+        Args:
+            cfg (Config): A full config (``default_scope='mmseg_ext'`` for
+                mmseg_ext's classes to resolve inside ``mmseg::`` parts).
+
+        Returns:
+            DeviceAwareRunner: The runner.
+        """
+        cfg = copy.deepcopy(cfg)
+        adopt_mmseg_scope(cfg)
+        return super().from_cfg(cfg)
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Initialise the process group (CPU or CUDA), then mmengine's rest.
+
+        Args:
+            env_cfg (dict): The config's ``env_cfg``; ``dist_cfg.backend`` may
+                be ``'auto'`` (default), ``'nccl'``, ``'gloo'`` or ``'mpi'``.
+        """
+        if self.distributed and not is_distributed():
+            dist_cfg: dict = dict(env_cfg.get('dist_cfg', {}))
+            backend = dist_cfg.pop('backend', 'auto')
+            init_dist_auto(self.launcher, backend=backend, **dist_cfg)
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> Union[DistributedDataParallel,
+                                              nn.Module]:
+        """Wrap ``model`` for DDP; on CPU without ``device_ids`` and SyncBN.
+
+        Args:
+            model_wrapper_cfg (dict, optional): ``model_wrapper_cfg`` of the
+                config (mmengine semantics).
+            model (nn.Module): The model to wrap.
+
+        Returns:
+            nn.Module: The (possibly) wrapped model.
+        """
+        if (not self.distributed or is_model_wrapper(model)
+                or torch.cuda.is_available()):
+            return super().wrap_model(model_wrapper_cfg, model)
+        self.logger.info('Distributed training on CPU (gloo): SyncBN layers '
+                         'are reverted to BN and DDP gets no device_ids.')
+        model = revert_sync_batchnorm(model.to('cpu'))
+        if model_wrapper_cfg is None:
+            return MMDistributedDataParallel(
+                module=model,
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get(
+                    'find_unused_parameters', False))
+        cfg = dict(model_wrapper_cfg)
+        cfg.setdefault('type', 'MMDistributedDataParallel')
+        return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args: Any,
+                        **kwargs: Any) -> None:
+        """Save like mmengine, but atomically for local directories.
+
+        The checkpoint is written to ``filename + '.part'`` and renamed to
+        ``filename`` only once it is complete.
+
+        Args:
+            out_dir (str): Directory to save to.
+            filename (str): Checkpoint file name, e.g. ``iter_10.pth``.
+            *args: Passed to :meth:`mmengine.runner.Runner.save_checkpoint`.
+            **kwargs: Passed to :meth:`mmengine.runner.Runner.save_checkpoint`.
+        """
+        local = '://' not in out_dir and not kwargs.get(
+            'backend_args') and not kwargs.get('file_client_args')
+        if not local:
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        part = f'{filename}.part'
+        super().save_checkpoint(out_dir, part, *args, **kwargs)
+        if self.rank == 0:  # mmengine writes the file on rank 0 only
+            os.replace(osp.join(out_dir, part), osp.join(out_dir, filename))

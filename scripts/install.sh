@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Install mmseg_ext and its stack into one Python environment. Idempotent.
+#
+# Environment: the activated one (VIRTUAL_ENV or CONDA_PREFIX) if any, else
+# .venv at the repository root (created here). Every tool then uses it.
+#
+# Rules:
+#  * an installed torch is never replaced (CPU or CUDA build); with none,
+#    torch==${TORCH_VERSION:-2.13.0} is installed;
+#  * mmcv 2.1.0 (sdist only, needs its C++/CUDA ops for mmseg) is built once
+#    per torch build and Python version, into ${MMSEG_EXT_WHEEL_CACHE:-
+#    ~/.cache/mmseg_ext/wheels}; later installs reuse that wheel. A CUDA torch
+#    gets the CUDA ops (FORCE_CUDA=1; needs nvcc / CUDA_HOME).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MMCV_VERSION=2.1.0
+log() { printf '[install] %s\n' "$*" >&2; }
+
+if [ -n "${VIRTUAL_ENV:-}" ] || [ -n "${CONDA_PREFIX:-}" ]; then
+  PY="$(command -v python)"
+  log "using the activated environment: $PY"
+else
+  if [ ! -x "$ROOT/.venv/bin/python" ]; then
+    log "creating $ROOT/.venv"
+    "${PYTHON:-python3}" -m venv "$ROOT/.venv"
+  fi
+  PY="$ROOT/.venv/bin/python"
+fi
+# all pip output goes to stderr: stdout carries only the interpreter path
+pip_install() { "$PY" -m pip install --disable-pip-version-check "$@" 1>&2; }
+
+# 1. torch: keep what is installed, else the pinned version.
+if ! "$PY" -c 'import torch' >/dev/null 2>&1; then
+  log "no torch in this environment: installing torch==${TORCH_VERSION:-2.13.0}"
+  pip_install "torch==${TORCH_VERSION:-2.13.0}"
+fi
+TORCH_VER="$("$PY" -c 'import torch; print(torch.__version__)')"
+TORCH_CUDA="$("$PY" -c 'import torch; print(torch.version.cuda or "")')"
+CONSTRAINTS="$(mktemp)"
+trap 'rm -f "$CONSTRAINTS"' EXIT
+echo "torch==$TORCH_VER" > "$CONSTRAINTS"   # nothing below may replace it
+log "torch $TORCH_VER (CUDA: ${TORCH_CUDA:-none}) is kept"
+
+# 2. mmcv with ops, built once per torch build.
+if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; then
+  PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+  CACHE="${MMSEG_EXT_WHEEL_CACHE:-$HOME/.cache/mmseg_ext/wheels}/mmcv-$MMCV_VERSION-torch$TORCH_VER-$PYTAG"
+  WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
+  if [ -z "$WHEEL" ]; then
+    log "building mmcv $MMCV_VERSION with ops for torch $TORCH_VER (about 7 min on 2 cores, once)"
+    BUILD_TOOLS="$(mktemp -d)"
+    # mmcv's setup.py imports pkg_resources: build with setuptools<70 on
+    # PYTHONPATH, without touching the environment's own setuptools.
+    pip_install -q --target "$BUILD_TOOLS" "setuptools<70" wheel ninja
+    export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
+    if [ -n "$TORCH_CUDA" ]; then export FORCE_CUDA=1; fi
+    mkdir -p "$CACHE"
+    PATH="$BUILD_TOOLS/bin:$PATH" PYTHONPATH="$BUILD_TOOLS${PYTHONPATH:+:$PYTHONPATH}" \
+      "$PY" -m pip wheel --disable-pip-version-check --no-build-isolation \
+      --no-deps -w "$CACHE" "mmcv==$MMCV_VERSION" 1>&2
+    rm -rf "$BUILD_TOOLS"
+    WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"
+  else
+    log "reusing the mmcv wheel $WHEEL"
+  fi
+  pip_install -c "$CONSTRAINTS" "$WHEEL"
+fi
+
+# 3. the rest of the stack and mmseg_ext itself (editable).
+pip_install -q -c "$CONSTRAINTS" -r "$ROOT/requirements.txt"
+pip_install -q -c "$CONSTRAINTS" --no-deps -e "$ROOT"
+"$PY" -c 'import torch, mmcv.ops, mmseg, mmseg_ext; print(f"[install] ready: torch {torch.__version__}, mmcv {mmcv.__version__}, mmseg {mmseg.__version__}, mmseg_ext {mmseg_ext.__version__}")' >&2
+# the interpreter for the caller (scripts/run_*.sh read it)
+echo "$PY"
