@@ -14,6 +14,7 @@ config (``env_cfg.dist_cfg.backend``):
 With CUDA it delegates to mmengine (one GPU per process); without CUDA it
 initialises the process group itself from the launcher's environment.
 """
+import datetime
 import logging
 import os
 import subprocess
@@ -123,20 +124,30 @@ def init_dist_auto(launcher: str, backend: str = 'auto',
     chosen = resolve_dist_backend(backend)
     if torch.cuda.is_available():
         init_dist(launcher, backend=chosen, **kwargs)
-        return chosen
+    else:
+        _init_cpu(launcher, chosen, **kwargs)
+    if torch_dist.get_rank() == 0:
+        print_log(
+            f'torch.distributed initialised: backend={chosen}, '
+            f'world_size={torch_dist.get_world_size()}, '
+            f"device={'cuda' if torch.cuda.is_available() else 'cpu'}",
+            logger='current')
+    return chosen
+
+
+def _init_cpu(launcher: str, backend: str, **kwargs: Any) -> None:
+    """``init_process_group`` from the launcher's environment, no CUDA."""
     port = kwargs.pop('port', None)
     if port is not None:
         os.environ['MASTER_PORT'] = str(port)
     os.environ.update(launcher_env(launcher))
     timeout = kwargs.pop('timeout', None)
     if timeout is not None:
-        import datetime
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
     if mp.get_start_method(allow_none=True) is None:
         mp.set_start_method('spawn')
     torch_dist.init_process_group(
-        backend=chosen,
+        backend=backend,
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
         **kwargs)
-    return chosen

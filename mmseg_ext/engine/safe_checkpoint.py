@@ -27,7 +27,8 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'safe_torch_load',
+    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'restricted_getattr',
+    'safe_torch_load',
     'safe_globals_context', 'install_safe_checkpoint_loader'
 ]
 
@@ -58,10 +59,44 @@ def _numpy_globals() -> List[Any]:
     return list(unique.values())
 
 
+#: ``HistoryBuffer`` statistics that mmengine pickles as
+#: ``getattr(HistoryBuffer, name)`` in its ``statistics_methods``.
+_HISTORY_BUFFER_METHODS = frozenset(('min', 'max', 'mean', 'current'))
+
+
+def restricted_getattr(obj: Any, name: str) -> Any:
+    """``builtins.getattr`` as checkpoints may use it: HistoryBuffer methods.
+
+    mmengine's ``HistoryBuffer`` pickles its statistics methods
+    (``HistoryBuffer.min`` ...) as ``getattr(HistoryBuffer, 'min')``. A free
+    ``getattr`` would let a crafted file walk from any allowed object to
+    ``__globals__`` and run code, so only those four lookups are served.
+
+    Args:
+        obj (Any): The object the pickle asks an attribute of.
+        name (str): The attribute name.
+
+    Returns:
+        Any: ``getattr(obj, name)`` for an allowed pair.
+
+    Raises:
+        UnsafeCheckpointError: Any other attribute lookup.
+    """
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(obj, name)
+    raise UnsafeCheckpointError(
+        f'the checkpoint calls builtins.getattr({obj!r}, {name!r}); only '
+        f'getattr(HistoryBuffer, one of {sorted(_HISTORY_BUFFER_METHODS)}) is '
+        'allowed')
+
+
 #: The exact globals (beyond torch's own defaults) that mmengine, mmseg and
-#: mmpretrain checkpoints contain: the message hub's ``HistoryBuffer`` and the
-#: numpy arrays / scalars / dtypes it holds.
-SAFE_GLOBALS: List[Any] = [HistoryBuffer, *_numpy_globals()]
+#: mmpretrain checkpoints contain: the message hub's ``HistoryBuffer``, the
+#: numpy arrays / scalars / dtypes it holds, and ``builtins.getattr``
+#: restricted to the HistoryBuffer statistics (:func:`restricted_getattr`).
+SAFE_GLOBALS: List[Any] = [
+    HistoryBuffer, *_numpy_globals(), (restricted_getattr, 'builtins.getattr')
+]
 
 _UNSUPPORTED_RE = re.compile(r'Unsupported global: GLOBAL ([\w.]+)')
 
@@ -134,17 +169,23 @@ def safe_torch_load(f: Union[str, Any],
             f.seek(0)
         refused = _refused_globals(f, error)
         name = f if isinstance(f, str) else type(f).__name__
-        listed = ', '.join(refused) if refused else '(see the cause below)'
+        if refused:
+            what = (f'the global(s) {", ".join(refused)}, which are not on '
+                    'the allowlist mmseg_ext.engine.SAFE_GLOBALS')
+        else:
+            # our own refusal (restricted_getattr) is the chained context
+            inner = error.__context__
+            detail = str(inner) if isinstance(
+                inner, UnsafeCheckpointError) else str(error).splitlines()[0]
+            what = f'a refused construct: {detail}'
         raise UnsafeCheckpointError(
-            f'Refusing to load checkpoint {name!r}: it contains the '
-            f'global(s) {listed}, which are not on the allowlist of '
-            'mmseg_ext.engine.SAFE_GLOBALS. Checkpoints written by '
-            'mmengine, mmseg or mmpretrain contain no such object, and '
-            'unpickling it could run code. If you made this file and trust '
-            'it, re-save only its tensors (`torch.save({"state_dict": '
-            'sd}, path)`) or allow the exact global with '
-            '`torch.serialization.add_safe_globals([...])` before loading.'
-        ) from error
+            f'Refusing to load checkpoint {name!r}: it contains {what}. '
+            'Checkpoints written by mmengine, mmseg or mmpretrain contain '
+            'no such object, and unpickling it could run code. If you made '
+            'this file and trust it, re-save only its tensors '
+            '(`torch.save({"state_dict": sd}, path)`) or allow the exact '
+            'global with `torch.serialization.add_safe_globals([...])` '
+            'before loading.') from error
 
 
 def load_from_local(filename: str, map_location: Optional[Any] = None) -> Any:

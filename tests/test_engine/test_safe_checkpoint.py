@@ -85,7 +85,7 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
     path = str(tmp_path / 'iter_10.pth')
     torch.save(ckpt, path)
     # torch's own default refuses it: this is the bug being fixed
-    with pytest.raises(Exception, match='HistoryBuffer'):
+    with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(path, weights_only=True)
     loaded = _load_checkpoint(path, map_location='cpu')
     assert loaded['meta']['seed'] == 7
@@ -145,6 +145,25 @@ def test_missing_file_names_it(tmp_path):
         safe_torch_load(str(tmp_path / 'nope.pth'))
 
 
-def test_allowlist_is_exactly_mmengine_and_numpy():
-    modules = {obj.__module__.split('.')[0] for obj in SAFE_GLOBALS}
-    assert modules <= {'mmengine', 'numpy'}, modules
+def test_allowlist_is_exactly_mmengine_numpy_and_restricted_getattr():
+    plain = [obj for obj in SAFE_GLOBALS if not isinstance(obj, tuple)]
+    renamed = [obj for obj in SAFE_GLOBALS if isinstance(obj, tuple)]
+    assert {obj.__module__.split('.')[0] for obj in plain} <= {
+        'mmengine', 'numpy'
+    }
+    assert [name for _, name in renamed] == ['builtins.getattr']
+    assert renamed[0][0] is not getattr
+
+
+class _GetattrEscape:
+    """Pickles as getattr(HistoryBuffer, '__init__'): a step to __globals__."""
+
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, '__init__')
+
+
+def test_getattr_is_restricted_to_history_buffer_statistics(tmp_path):
+    path = str(tmp_path / 'escape.pth')
+    torch.save({'meta': _GetattrEscape()}, path)
+    with pytest.raises(UnsafeCheckpointError, match="'__init__'"):
+        safe_torch_load(path)

@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 from mmengine.dist import is_distributed
+from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
 from mmengine.config import Config
@@ -89,8 +90,10 @@ class DeviceAwareRunner(Runner):
         if (not self.distributed or is_model_wrapper(model)
                 or torch.cuda.is_available()):
             return super().wrap_model(model_wrapper_cfg, model)
-        self.logger.info('Distributed training on CPU (gloo): SyncBN layers '
-                         'are reverted to BN and DDP gets no device_ids.')
+        print_log(
+            'Distributed training on CPU: SyncBN layers are reverted to BN '
+            'and DDP gets no device_ids.',
+            logger='current')
         model = revert_sync_batchnorm(model.to('cpu'))
         if model_wrapper_cfg is None:
             return MMDistributedDataParallel(

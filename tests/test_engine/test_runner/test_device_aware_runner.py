@@ -121,9 +121,7 @@ def test_cpu_ddp_wrap_reverts_syncbn_without_device_ids(tmp_path):
         assert init_dist_auto('pytorch', backend='auto') == 'gloo'
         runner = DeviceAwareRunner.__new__(DeviceAwareRunner)
         runner._distributed = True
-        runner._cfg = Config(dict())
-        import logging
-        runner._logger = logging.getLogger('test')
+        runner.cfg = Config(dict())
         model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4))
         wrapped = runner.wrap_model(None, model)
         assert isinstance(wrapped, MMDistributedDataParallel)
