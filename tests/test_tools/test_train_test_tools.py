@@ -76,3 +76,18 @@ def test_test_tool_names_missing_checkpoint(tmp_path):
             'bash', '-c', '"$PYTHON" tools/test.py "$@"', '_', DEMO_CONFIG,
             str(tmp_path / 'missing.pth')
         ])
+
+
+def test_upstream_mmseg_train_tool_runs_our_config(synthetic_root, tmp_path):
+    """mmseg's own tools/train.py finds our runner and metric by scope."""
+    import mmseg
+    upstream = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
+                        'train.py')
+    options = tiny_cfg_options(synthetic_root, max_iters=2, interval=2)
+    proc = run_tool([
+        'bash', '-c', '"$PYTHON" "$@"', '_', upstream, DEMO_CONFIG,
+        '--work-dir',
+        str(tmp_path), '--cfg-options', *as_cli_options(options)
+    ])
+    assert osp.isfile(tmp_path / 'iter_2.pth')
+    assert 'per class results' in proc.stdout + proc.stderr
