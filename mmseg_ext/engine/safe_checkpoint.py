@@ -28,8 +28,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'SAFE_GLOBALS', 'UnsafeCheckpointError', 'restricted_getattr',
-    'safe_torch_load',
-    'safe_globals_context', 'install_safe_checkpoint_loader'
+    'safe_torch_load', 'safe_globals_context',
+    'install_safe_checkpoint_loader'
 ]
 
 
@@ -47,14 +47,12 @@ def _numpy_globals() -> List[Any]:
             continue
         found.extend([module._reconstruct, module.scalar])
     # numpy >= 1.25 has one class per dtype (``numpy.dtypes.Float64DType``),
-    # which numpy 2 writes into pickles.
+    # which numpy 2 writes into pickles. Object arrays are not allowed.
     for code in ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'e',
-                 'f', 'd', 'g', 'U', 'S', 'O'):
+                 'f', 'd', 'g', 'U', 'S'):
         dtype_class = type(np.dtype(code))
         if dtype_class is not np.dtype:
             found.append(dtype_class)
-    # ``(name, obj)`` pairs are what ``torch.serialization.safe_globals``
-    # expects where the pickled path differs from ``obj.__module__``.
     unique: Dict[int, Any] = {id(obj): obj for obj in found}
     return list(unique.values())
 

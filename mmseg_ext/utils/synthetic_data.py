@@ -11,7 +11,7 @@ trivial. Written as::
 """
 import os
 import os.path as osp
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Tuple
 
 import cv2
 import numpy as np
