@@ -8,7 +8,8 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_20k.py',
 ]
 crop_size = (64, 64)
-data_preprocessor = dict(size=crop_size)
+# U-Net needs sides divisible by 16: pad test inputs (TTA rescales them)
+data_preprocessor = dict(size=crop_size, test_cfg=dict(size_divisor=16))
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(base_channels=8),

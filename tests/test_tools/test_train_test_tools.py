@@ -91,3 +91,22 @@ def test_upstream_mmseg_train_tool_runs_our_config(synthetic_root, tmp_path):
     ])
     assert osp.isfile(tmp_path / 'iter_2.pth')
     assert 'per class results' in proc.stdout + proc.stderr
+
+
+def test_test_tool_tta_and_out(trained, tmp_path):
+    """--tta (SegTTAModel over 3 scales x 2 flips) and --out label maps."""
+    work_dir, options, _ = trained
+    out_dir = tmp_path / 'preds'
+    run_tool([
+        'bash', '-c', '"$PYTHON" tools/test.py "$@"', '_', DEMO_CONFIG,
+        osp.join(work_dir, 'iter_4.pth'), '--work-dir',
+        str(tmp_path), '--tta', '--out',
+        str(out_dir), '--cfg-options', *as_cli_options({
+            'test_dataloader.dataset.data_root':
+            options['test_dataloader.dataset.data_root']
+        })
+    ])
+    report = _report(str(tmp_path))
+    assert 0.0 <= report['metrics']['mIoU'] <= 100.0
+    written = sorted(p.name for p in out_dir.iterdir())
+    assert written == ['0000.png', '0001.png', '0002.png', '0003.png']
