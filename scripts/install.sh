@@ -42,8 +42,13 @@ trap 'rm -f "$CONSTRAINTS"' EXIT
 echo "torch==$TORCH_VER" > "$CONSTRAINTS"   # nothing below may replace it
 log "torch $TORCH_VER (CUDA: ${TORCH_CUDA:-none}) is kept"
 
-# 2. mmcv with ops, built once per torch build.
-if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; then
+# 2. mmcv with ops, built once per torch build. An installed mmcv counts only
+#    if it is 2.1.0, its ops load, and (with a CUDA torch) they include CUDA.
+MMCV_OK="import mmcv, mmcv.ops, torch
+from mmcv.ops import get_compiling_cuda_version
+assert mmcv.__version__ == '$MMCV_VERSION'
+assert not torch.version.cuda or get_compiling_cuda_version() != 'not available'"
+if ! "$PY" -c "$MMCV_OK" >/dev/null 2>&1; then
   PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
   CACHE="${MMSEG_EXT_WHEEL_CACHE:-$HOME/.cache/mmseg_ext/wheels}/mmcv-$MMCV_VERSION-torch$TORCH_VER-$PYTAG"
   WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
