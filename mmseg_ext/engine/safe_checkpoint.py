@@ -2,110 +2,76 @@
 
 torch >= 2.6 refuses to unpickle any global that is not on its allowlist.
 mmengine 0.10.7 checkpoints carry a few harmless ones (``HistoryBuffer`` in the
-message hub, numpy arrays and scalars), so ``tools/test.py CKPT``, ``--resume``,
-``load_from`` and ``init_cfg=dict(type='Pretrained', ...)`` all fail with
+message hub, numpy arrays and scalars, ``getattr(HistoryBuffer, 'min')``), so
+``tools/test.py CKPT``, ``--resume``, ``load_from`` and
+``init_cfg=dict(type='Pretrained', ...)`` all fail with
 ``UnpicklingError: Weights only load failed``.
 
-The fix here keeps ``weights_only=True`` and allows exactly the globals that
-mmengine / mmseg / mmpretrain checkpoints contain (:data:`SAFE_GLOBALS`). A file
-carrying any other global is refused with :class:`UnsafeCheckpointError`, which
-names every refused global; nothing in the file runs.
+The fix here keeps ``weights_only=True`` and allows exactly the globals those
+checkpoints contain (:data:`SAFE_GLOBALS`); the numpy and ``getattr`` ones are
+served by validating stand-ins (:mod:`mmseg_ext.engine.safe_unpickle_types`).
+A file carrying any other global or construct is refused with
+:class:`UnsafeCheckpointError`, which names it; nothing in the file runs.
 
 :func:`install_safe_checkpoint_loader` (called when ``mmseg_ext`` is imported)
-re-registers mmengine's ``CheckpointLoader`` schemes so that every path that
-loads a checkpoint through mmengine uses these rules.
+wraps every mmengine ``CheckpointLoader`` scheme (local files, ``http(s)://``,
+``open-mmlab://``, ``torchvision://``, ``s3://`` ...): while one runs, every
+``torch.load`` is forced to ``weights_only=True`` with these rules, including
+the one inside ``torch.hub.load_state_dict_from_url`` (whose own default is
+``weights_only=False``).
 """
+import contextlib
 import functools
 import os.path as osp
 import pickle
 import re
-from typing import Any, Callable, Dict, List, Optional, Union
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmseg_ext.engine.safe_unpickle_types import (NDARRAY_MARKER,
+                                                  RefusedConstruct, SafeArray,
+                                                  SafeDType,
+                                                  restricted_getattr,
+                                                  safe_dtype,
+                                                  safe_reconstruct,
+                                                  safe_scalar)
+
 __all__ = [
-    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'restricted_getattr',
-    'safe_torch_load', 'safe_globals_context',
-    'install_safe_checkpoint_loader'
+    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'safe_torch_load',
+    'safe_loading', 'install_safe_checkpoint_loader'
 ]
 
+_THIS = __name__.rsplit('.', 1)[0] + '.safe_unpickle_types'
 
-def _numpy_globals() -> List[Any]:
-    """Numpy objects that pickled arrays, scalars and dtypes refer to.
-
-    numpy 1.x pickles them under ``numpy.core``, numpy 2.x under
-    ``numpy._core``; both spellings are allowed where they exist.
-    """
-    found: List[Any] = [np.ndarray, np.dtype]
-    for module_name in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        try:
-            module = __import__(module_name, fromlist=['_reconstruct'])
-        except ImportError:
-            continue
-        found.extend([module._reconstruct, module.scalar])
-    # numpy >= 1.25 has one class per dtype (``numpy.dtypes.Float64DType``),
-    # which numpy 2 writes into pickles. Object arrays are not allowed.
-    for code in ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'e',
-                 'f', 'd', 'g', 'U', 'S'):
-        dtype_class = type(np.dtype(code))
-        if dtype_class is not np.dtype:
-            found.append(dtype_class)
-    unique: Dict[int, Any] = {id(obj): obj for obj in found}
-    return list(unique.values())
-
-
-#: ``HistoryBuffer`` statistics that mmengine pickles as
-#: ``getattr(HistoryBuffer, name)`` in its ``statistics_methods``.
-_HISTORY_BUFFER_METHODS = frozenset(('min', 'max', 'mean', 'current'))
-
-
-def restricted_getattr(obj: Any, name: str) -> Any:
-    """``builtins.getattr`` as checkpoints may use it: HistoryBuffer methods.
-
-    mmengine's ``HistoryBuffer`` pickles its statistics methods
-    (``HistoryBuffer.min`` ...) as ``getattr(HistoryBuffer, 'min')``. A free
-    ``getattr`` would let a crafted file walk from any allowed object to
-    ``__globals__`` and run code, so only those four lookups are served.
-
-    Args:
-        obj (Any): The object the pickle asks an attribute of.
-        name (str): The attribute name.
-
-    Returns:
-        Any: ``getattr(obj, name)`` for an allowed pair.
-
-    Raises:
-        UnsafeCheckpointError: Any other attribute lookup.
-    """
-    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
-        return getattr(obj, name)
-    raise UnsafeCheckpointError(
-        f'the checkpoint calls builtins.getattr({obj!r}, {name!r}); only '
-        f'getattr(HistoryBuffer, one of {sorted(_HISTORY_BUFFER_METHODS)}) is '
-        'allowed')
-
-
-#: The exact globals (beyond torch's own defaults) that mmengine, mmseg and
-#: mmpretrain checkpoints contain: the message hub's ``HistoryBuffer``, the
-#: numpy arrays / scalars / dtypes it holds, and ``builtins.getattr``
-#: restricted to the HistoryBuffer statistics (:func:`restricted_getattr`).
+#: The exact globals (beyond torch's defaults) that mmengine, mmseg and
+#: mmpretrain checkpoints contain, as ``(stand-in, pickled name)`` pairs or
+#: plain classes. numpy names are listed in both spellings (``numpy.core``
+#: written by numpy 1.x, ``numpy._core`` by numpy 2.x).
 SAFE_GLOBALS: List[Any] = [
-    HistoryBuffer, *_numpy_globals(), (restricted_getattr, 'builtins.getattr')
+    HistoryBuffer,
+    (restricted_getattr, 'builtins.getattr'),
+    (safe_dtype, 'numpy.dtype'),
+    (NDARRAY_MARKER, 'numpy.ndarray'),
+    *[(safe_reconstruct, f'{m}._reconstruct')
+      for m in ('numpy.core.multiarray', 'numpy._core.multiarray')],
+    *[(safe_scalar, f'{m}.scalar')
+      for m in ('numpy.core.multiarray', 'numpy._core.multiarray')],
+    # the stand-ins' own types, so that torch lets BUILD set their state
+    (SafeDType, f'{_THIS}.SafeDType'),
+    (SafeArray, f'{_THIS}.SafeArray'),
 ]
 
 _UNSUPPORTED_RE = re.compile(r'Unsupported global: GLOBAL ([\w.]+)')
+_ORIGINAL_TORCH_LOAD = torch.load
+_LOCK = threading.RLock()
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a global that mmseg_ext does not allow to load."""
-
-
-def safe_globals_context() -> Any:
-    """Context manager that allows :data:`SAFE_GLOBALS` in ``torch.load``."""
-    return torch.serialization.safe_globals(SAFE_GLOBALS)
 
 
 def _allowed_names() -> set:
@@ -137,9 +103,75 @@ def _refused_globals(source: Any, error: Exception) -> List[str]:
     return refused
 
 
+def _refusal(source: Any, error: pickle.UnpicklingError) -> Exception:
+    """The :class:`UnsafeCheckpointError` that explains ``error``."""
+    if hasattr(source, 'seek'):
+        source.seek(0)
+    refused = _refused_globals(source, error)
+    name = source if isinstance(source, str) else type(source).__name__
+    if refused:
+        what = (f'the global(s) {", ".join(refused)}, which are not on the '
+                'allowlist mmseg_ext.engine.SAFE_GLOBALS')
+    else:
+        inner = error.__context__
+        if isinstance(inner, RefusedConstruct):
+            detail = str(inner)
+        else:
+            found = re.search(r'WeightsUnpickler error: (.+)', str(error))
+            detail = found.group(1) if found else str(error).splitlines()[0]
+        what = f'a refused construct: {detail}'
+    return UnsafeCheckpointError(
+        f'Refusing to load checkpoint {name!r}: it contains {what}. '
+        'Checkpoints written by mmengine, mmseg or mmpretrain contain no '
+        'such thing, and unpickling it could run code. If you made this file '
+        'and trust it, re-save only its tensors (`torch.save({"state_dict": '
+        'sd}, path)`) or allow the exact global with '
+        '`torch.serialization.add_safe_globals([...])` before loading.')
+
+
+def _weights_only_load(f: Any,
+                       map_location: Optional[Any] = None,
+                       *args: Any,
+                       **kwargs: Any) -> Any:
+    """``torch.load`` forced to ``weights_only=True`` plus the allowlist."""
+    kwargs.pop('weights_only', None)
+    kwargs.pop('pickle_module', None)
+    saved_statistics = dict(HistoryBuffer._statistics_methods)
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return _ORIGINAL_TORCH_LOAD(
+                f, map_location, *args, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as error:
+        if isinstance(error, UnsafeCheckpointError):
+            raise
+        raise _refusal(f, error) from error
+    finally:
+        # HistoryBuffer.__setstate__ merges the file's statistics into a
+        # class-wide dict: a file must not change them for the process.
+        HistoryBuffer._statistics_methods.clear()
+        HistoryBuffer._statistics_methods.update(saved_statistics)
+
+
+@contextlib.contextmanager
+def safe_loading() -> Iterator[None]:
+    """Within this block every ``torch.load`` is a safe weights-only load.
+
+    It covers loads made by third-party code that calls ``torch.load``
+    without ``weights_only`` or with ``weights_only=False`` (mmengine's scheme
+    loaders, ``torch.hub.load_state_dict_from_url``).
+    """
+    with _LOCK:
+        previous = torch.load
+        torch.load = _weights_only_load
+        try:
+            yield
+        finally:
+            torch.load = previous
+
+
 def safe_torch_load(f: Union[str, Any],
                     map_location: Optional[Any] = None) -> Any:
-    """``torch.load`` with ``weights_only=True`` plus :data:`SAFE_GLOBALS`.
+    """Load a checkpoint with ``weights_only=True`` and :data:`SAFE_GLOBALS`.
 
     Args:
         f (str | PathLike | file-like): The checkpoint to read.
@@ -150,55 +182,24 @@ def safe_torch_load(f: Union[str, Any],
 
     Raises:
         FileNotFoundError: ``f`` is a path that does not exist.
-        UnsafeCheckpointError: ``f`` holds a global outside the allowlist;
-            the message names each one. Nothing from the file was executed.
+        UnsafeCheckpointError: ``f`` holds a global or construct outside the
+            allowlist; the message names it. Nothing from the file ran.
     """
-    if isinstance(f, str) and not osp.isfile(osp.expanduser(f)):
-        raise FileNotFoundError(f'Checkpoint file {f!r} does not exist.')
     if isinstance(f, str):
         f = osp.expanduser(f)
-    try:
-        with safe_globals_context():
-            return torch.load(f, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if isinstance(error, UnsafeCheckpointError):
-            raise
-        if hasattr(f, 'seek'):
-            f.seek(0)
-        refused = _refused_globals(f, error)
-        name = f if isinstance(f, str) else type(f).__name__
-        if refused:
-            what = (f'the global(s) {", ".join(refused)}, which are not on '
-                    'the allowlist mmseg_ext.engine.SAFE_GLOBALS')
-        else:
-            # our own refusal (restricted_getattr) is the chained context
-            inner = error.__context__
-            detail = str(inner) if isinstance(
-                inner, UnsafeCheckpointError) else str(error).splitlines()[0]
-            what = f'a refused construct: {detail}'
-        raise UnsafeCheckpointError(
-            f'Refusing to load checkpoint {name!r}: it contains {what}. '
-            'Checkpoints written by mmengine, mmseg or mmpretrain contain '
-            'no such object, and unpickling it could run code. If you made '
-            'this file and trust it, re-save only its tensors '
-            '(`torch.save({"state_dict": sd}, path)`) or allow the exact '
-            'global with `torch.serialization.add_safe_globals([...])` '
-            'before loading.') from error
+        if not osp.isfile(f):
+            raise FileNotFoundError(f'Checkpoint file {f!r} does not exist.')
+    return _weights_only_load(f, map_location)
 
 
-def load_from_local(filename: str, map_location: Optional[Any] = None) -> Any:
-    """mmengine's local-file scheme, loading through :func:`safe_torch_load`."""
-    return safe_torch_load(filename, map_location=map_location)
-
-
-def _with_safe_globals(loader: Callable) -> Callable:
-    """Wrap a mmengine scheme loader so that it allows :data:`SAFE_GLOBALS`."""
+def _made_safe(loader: Callable) -> Callable:
+    """Wrap a mmengine scheme loader in :func:`safe_loading`."""
     if getattr(loader, '_mmseg_ext_safe', False):
         return loader
 
     @functools.wraps(loader)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with safe_globals_context():
+        with safe_loading():
             return loader(*args, **kwargs)
 
     wrapped._mmseg_ext_safe = True  # type: ignore[attr-defined]
@@ -206,17 +207,13 @@ def _with_safe_globals(loader: Callable) -> Callable:
 
 
 def install_safe_checkpoint_loader() -> None:
-    """Route every mmengine checkpoint scheme through the safe rules.
+    """Route every mmengine checkpoint scheme through :func:`safe_loading`.
 
-    The local-file scheme (``''``) becomes :func:`safe_torch_load`; the others
-    (``http://``, ``open-mmlab://``, ``s3://`` ...) keep their download logic
-    and gain :data:`SAFE_GLOBALS` while they unpickle. Idempotent.
+    Schemes keep their own download logic (and names in mmengine's log); only
+    the unpickling changes. Idempotent.
     """
-    load_from_local._mmseg_ext_safe = True  # type: ignore[attr-defined]
-    schemes = dict(CheckpointLoader._schemes)
+    schemes: Dict[str, Callable] = dict(CheckpointLoader._schemes)
     for prefix, loader in schemes.items():
-        new_loader = load_from_local if prefix == '' else _with_safe_globals(
-            loader)
-        if new_loader is not loader:
-            CheckpointLoader.register_scheme(
-                prefix, new_loader, force=True)
+        safe = _made_safe(loader)
+        if safe is not loader:
+            CheckpointLoader.register_scheme(prefix, safe, force=True)

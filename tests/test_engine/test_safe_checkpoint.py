@@ -145,14 +145,23 @@ def test_missing_file_names_it(tmp_path):
         safe_torch_load(str(tmp_path / 'nope.pth'))
 
 
-def test_allowlist_is_exactly_mmengine_numpy_and_restricted_getattr():
-    plain = [obj for obj in SAFE_GLOBALS if not isinstance(obj, tuple)]
-    renamed = [obj for obj in SAFE_GLOBALS if isinstance(obj, tuple)]
-    assert {obj.__module__.split('.')[0] for obj in plain} <= {
-        'mmengine', 'numpy'
+def test_allowlist_names_exactly_mmengine_numpy_and_getattr():
+    names = {
+        obj[1] if isinstance(obj, tuple) else
+        f'{obj.__module__}.{obj.__qualname__}'
+        for obj in SAFE_GLOBALS
     }
-    assert [name for _, name in renamed] == ['builtins.getattr']
-    assert renamed[0][0] is not getattr
+    outside = {
+        n for n in names
+        if not n.startswith(('numpy.', 'mmengine.', 'mmseg_ext.'))
+    }
+    assert outside == {'builtins.getattr'}
+    # the risky names are served by validating stand-ins, not the real thing
+    served = {name: obj for obj, name in
+              (o for o in SAFE_GLOBALS if isinstance(o, tuple))}
+    assert served['builtins.getattr'] is not getattr
+    assert served['numpy.dtype'] is not np.dtype
+    assert served['numpy.ndarray'] is not np.ndarray
 
 
 class _GetattrEscape:
@@ -167,3 +176,95 @@ def test_getattr_is_restricted_to_history_buffer_statistics(tmp_path):
     torch.save({'meta': _GetattrEscape()}, path)
     with pytest.raises(UnsafeCheckpointError, match="'__init__'"):
         safe_torch_load(path)
+
+
+class _DType:
+    """Pickles as numpy.dtype(spec) with a chosen BUILD state."""
+
+    def __init__(self, spec, state=None):
+        self.spec, self.state = spec, state
+
+    def __reduce__(self):
+        extra = () if self.state is None else (self.state, )
+        return (np.dtype, (self.spec, False, True)) + extra
+
+
+class _Array:
+    """Pickles as numpy's _reconstruct + BUILD with a chosen state."""
+
+    def __init__(self, dtype, raw, shape=(1, )):
+        self.dtype, self.raw, self.shape = dtype, raw, shape
+
+    def __reduce__(self):
+        from numpy.core.multiarray import _reconstruct
+        return (_reconstruct, (np.ndarray, (0, ), b'b'),
+                (1, self.shape, self.dtype, False, self.raw))
+
+
+@pytest.mark.parametrize('payload,reason', [
+    # a field at offset 2**40: reading it would read outside the buffer
+    (_Array(
+        _DType('S8', (3, '|', None, ('a', ), {'a': (_DType('<u8'), 1 << 40)},
+                      8, 1, 0)), b'A' * 8), 'S8'),
+    # an object field over raw bytes: a forged PyObject pointer
+    (_Array(
+        _DType('S8',
+               (3, '|', None, ('a', ), {'a': (_DType('O8'), 0)}, 8, 1, 1)),
+        b'A' * 8), 'S8'),
+    # object dtype without BUILD
+    (_Array(_DType('O8'), b'A' * 8), "dtype\\('O'\\)"),
+    # a plain dtype whose state sets flags
+    (_Array(_DType('f8', (3, '<', None, None, None, -1, -1, 1)),
+            b'A' * 8), 'non-standard state'),
+    # fewer data bytes than the shape needs
+    (_Array(_DType('f8'), b'A' * 8, shape=(4, )), 'data bytes'),
+])
+def test_crafted_numpy_payloads_are_refused(tmp_path, payload, reason):
+    path = str(tmp_path / 'numpy.pth')
+    torch.save({'message_hub': {'runtime_info': {'x': payload}}}, path)
+    with pytest.raises(UnsafeCheckpointError, match=reason):
+        safe_torch_load(path)
+
+
+def test_loaded_arrays_are_plain_again_when_saved(tmp_path):
+    """Arrays come back as SafeArray but re-save as ordinary ndarrays."""
+    path, again = str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')
+    torch.save({'x': np.arange(6, dtype=np.int64).reshape(2, 3)}, path)
+    loaded = safe_torch_load(path)['x']
+    assert isinstance(loaded, np.ndarray)
+    np.testing.assert_array_equal(loaded, np.arange(6).reshape(2, 3))
+    torch.save({'x': loaded, 'y': loaded[1:] * 2.0}, again)
+    globals_written = torch.serialization.get_unsafe_globals_in_checkpoint(
+        again)
+    assert not any('SafeArray' in name for name in globals_written)
+    assert 'numpy.ndarray' in globals_written
+    np.testing.assert_array_equal(safe_torch_load(again)['y'],
+                                  [[6.0, 8.0, 10.0]])
+
+
+def test_checkpoint_cannot_change_history_buffer_statistics(tmp_path):
+    path = str(tmp_path / 'stats.pth')
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
+    torch.save({'b': buffer}, path)
+    before = dict(HistoryBuffer._statistics_methods)
+    loaded = safe_torch_load(path)['b']
+    assert loaded.mean() == 1.0
+    assert HistoryBuffer._statistics_methods == before
+
+
+def test_http_checkpoint_is_loaded_weights_only(tmp_path, monkeypatch):
+    """torch.hub's loader defaults to weights_only=False; ours does not."""
+    import mmengine.runner.checkpoint as ckpt_module
+    path, marker = _crafted(tmp_path)
+
+    def fake_load_url(url, model_dir=None, map_location=None, progress=True):
+        # what torch.hub.load_state_dict_from_url does after downloading
+        return torch.load(path, map_location=map_location, weights_only=False)
+
+    monkeypatch.setattr(ckpt_module, 'load_url', fake_load_url)
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        _load_checkpoint('http://example.invalid/evil.pth')
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        _load_checkpoint('open-mmlab://resnet50_v1c')
+    assert not osp.exists(marker)
