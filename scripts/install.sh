@@ -2,7 +2,8 @@
 # Install mmseg_ext and its stack into one Python environment. Idempotent.
 #
 # Environment: the activated one (VIRTUAL_ENV or CONDA_PREFIX) if any, else
-# .venv at the repository root (created here). Every tool then uses it.
+# .venv at the repository root, created with ${BASE_PYTHON:-python3}. Every
+# tool then uses it. stdout is the interpreter's path, nothing else.
 #
 # Rules:
 #  * an installed torch is never replaced (CPU or CUDA build); with none,
@@ -23,7 +24,7 @@ if [ -n "${VIRTUAL_ENV:-}" ] || [ -n "${CONDA_PREFIX:-}" ]; then
 else
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
     log "creating $ROOT/.venv"
-    "${PYTHON:-python3}" -m venv "$ROOT/.venv"
+    "${BASE_PYTHON:-python3}" -m venv "$ROOT/.venv"
   fi
   PY="$ROOT/.venv/bin/python"
 fi
@@ -69,7 +70,9 @@ if ! "$PY" -c "$MMCV_OK" >/dev/null 2>&1; then
   else
     log "reusing the mmcv wheel $WHEEL"
   fi
-  pip_install -c "$CONSTRAINTS" "$WHEEL"
+  # --force-reinstall: an mmcv 2.1.0 that failed the check above (no ops,
+  # other torch, no CUDA ops) has the same version and would be kept
+  pip_install --force-reinstall --no-deps "$WHEEL"
 fi
 
 # 3. the rest of the stack and mmseg_ext itself (editable).

@@ -13,7 +13,8 @@ export PYTHON
 CONFIG=configs/demo/unet-s5-d16-c8_fcn_2xb4-300iter_synthetic-64x64.py
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 DATA=${DATA:-data/synthetic}
-NPROC=${NPROC:-2}
+# 2 processes: 2 CPU processes (gloo), or up to 2 GPUs (one per process)
+NPROC=${NPROC:-$("$PYTHON" -c 'import torch; n = torch.cuda.device_count(); print(min(2, n) if n else 2)')}
 PORT=${PORT:-$((29500 + RANDOM % 1000))}
 export PORT
 

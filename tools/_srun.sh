@@ -9,14 +9,19 @@ run_srun() {
   local partition=$1 job_name=$2 script=$3
   shift 3
   local gpus_per_node=${GPUS_PER_NODE:-4}
+  local tasks_per_node=${NTASKS_PER_NODE:-$gpus_per_node}
+  if [ "$tasks_per_node" -lt 1 ]; then
+    echo "GPUS_PER_NODE=0 (CPU partition): set NTASKS_PER_NODE to the processes per node" >&2
+    exit 2
+  fi
   local gres=()
   if [ "$gpus_per_node" -gt 0 ]; then gres=(--gres="gpu:$gpus_per_node"); fi
   # shellcheck disable=SC2086
   exec srun -p "$partition" \
       --job-name="$job_name" \
-      "${gres[@]}" \
+      ${gres[@]+"${gres[@]}"} \
       --ntasks="${GPUS:-4}" \
-      --ntasks-per-node="${NTASKS_PER_NODE:-$gpus_per_node}" \
+      --ntasks-per-node="$tasks_per_node" \
       --cpus-per-task="${CPUS_PER_TASK:-5}" \
       --kill-on-bad-exit=1 \
       ${SRUN_ARGS:-} \

@@ -22,7 +22,6 @@ from typing import Any, Dict
 
 import torch
 import torch.distributed as torch_dist
-import torch.multiprocessing as mp
 from mmengine.dist import init_dist
 from mmengine.logging import print_log
 
@@ -123,6 +122,7 @@ def init_dist_auto(launcher: str, backend: str = 'auto',
     """
     chosen = resolve_dist_backend(backend)
     if torch.cuda.is_available():
+        _check_gpus_per_node()
         init_dist(launcher, backend=chosen, **kwargs)
     else:
         _init_cpu(launcher, chosen, **kwargs)
@@ -135,6 +135,19 @@ def init_dist_auto(launcher: str, backend: str = 'auto',
     return chosen
 
 
+def _check_gpus_per_node() -> None:
+    """Refuse more processes per node than GPUs (one GPU per process)."""
+    per_node = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get(
+        'SLURM_NTASKS_PER_NODE')
+    gpus = torch.cuda.device_count()
+    if per_node and per_node.isdigit() and int(per_node) > gpus:
+        raise RuntimeError(
+            f'{per_node} processes per node but only {gpus} GPU(s): CUDA '
+            'training uses one GPU per process. Start at most '
+            f'{gpus} per node (tools/dist_train.sh CONFIG {gpus}), or train '
+            'on the CPU with CUDA_VISIBLE_DEVICES= (gloo).')
+
+
 def _init_cpu(launcher: str, backend: str, **kwargs: Any) -> None:
     """``init_process_group`` from the launcher's environment, no CUDA."""
     port = kwargs.pop('port', None)
@@ -144,8 +157,6 @@ def _init_cpu(launcher: str, backend: str, **kwargs: Any) -> None:
     timeout = kwargs.pop('timeout', None)
     if timeout is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
-    if mp.get_start_method(allow_none=True) is None:
-        mp.set_start_method('spawn')
     torch_dist.init_process_group(
         backend=backend,
         rank=int(os.environ['RANK']),

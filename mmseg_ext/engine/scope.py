@@ -8,6 +8,11 @@ those marks when the config's ``default_scope`` is ``'mmseg_ext'``, so the
 whole config is built in our child registries: mmseg_ext's classes win and
 every mmseg class still resolves through the parent. ``type='mmseg.X'`` keeps
 reaching upstream's class. Marks of other scopes (``mmpretrain`` ...) stay.
+
+A ``_scope_='mmseg'`` written by hand is removed too (mmengine stores both
+alike); write ``type='mmseg.X'`` to pin one component to upstream. The
+adoption happens in :meth:`DeviceAwareRunner.from_cfg`: a config that sets
+``runner_type='Runner'`` (mmengine's) does not get it.
 """
 from typing import Any
 

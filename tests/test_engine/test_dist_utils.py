@@ -57,3 +57,14 @@ def test_torchrun_sets_its_own_environment():
 def test_unknown_launcher_is_refused():
     with pytest.raises(ValueError, match="'lsf'"):
         launcher_env('lsf', {})
+
+
+def test_more_processes_than_gpus_is_refused(monkeypatch):
+    """2 processes on a 1-GPU node would die in torch.cuda.set_device(1)."""
+    from mmseg_ext.engine import dist_utils
+    monkeypatch.setattr(dist_utils.torch.cuda, 'device_count', lambda: 1)
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')
+    with pytest.raises(RuntimeError, match='2 processes per node but only 1'):
+        dist_utils._check_gpus_per_node()
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
+    dist_utils._check_gpus_per_node()  # one process per GPU is fine

@@ -18,7 +18,7 @@ It differs from mmengine's ``Runner`` in four places only:
 import copy
 import os
 import os.path as osp
-from typing import Any, Dict, Optional, Union
+from typing import Dict, Optional, Union
 
 import torch
 from mmengine.dist import is_distributed
@@ -105,24 +105,37 @@ class DeviceAwareRunner(Runner):
         cfg.setdefault('type', 'MMDistributedDataParallel')
         return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))
 
-    def save_checkpoint(self, out_dir: str, filename: str, *args: Any,
-                        **kwargs: Any) -> None:
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        file_client_args: Optional[dict] = None,
+                        save_optimizer: bool = True,
+                        save_param_scheduler: bool = True,
+                        meta: Optional[dict] = None,
+                        by_epoch: bool = True,
+                        backend_args: Optional[dict] = None) -> None:
         """Save like mmengine, but atomically for local directories.
 
-        The checkpoint is written to ``filename + '.part'`` and renamed to
-        ``filename`` only once it is complete.
-
-        Args:
-            out_dir (str): Directory to save to.
-            filename (str): Checkpoint file name, e.g. ``iter_10.pth``.
-            *args: Passed to :meth:`mmengine.runner.Runner.save_checkpoint`.
-            **kwargs: Passed to :meth:`mmengine.runner.Runner.save_checkpoint`.
+        The checkpoint is written to ``filename + '.part'``, flushed to disk
+        and renamed to ``filename`` only once complete. Remote storage
+        (``file_client_args``/``backend_args`` or a URL ``out_dir``) is
+        written by mmengine directly. Arguments are mmengine's
+        :meth:`~mmengine.runner.Runner.save_checkpoint` ones.
         """
-        local = '://' not in out_dir and not kwargs.get(
-            'backend_args') and not kwargs.get('file_client_args')
+        args = dict(
+            file_client_args=file_client_args,
+            save_optimizer=save_optimizer,
+            save_param_scheduler=save_param_scheduler,
+            meta=meta,
+            by_epoch=by_epoch,
+            backend_args=backend_args)
+        local = ('://' not in out_dir and file_client_args is None
+                 and backend_args is None)
         if not local:
-            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
-        part = f'{filename}.part'
-        super().save_checkpoint(out_dir, part, *args, **kwargs)
+            return super().save_checkpoint(out_dir, filename, **args)
+        part = osp.join(out_dir, f'{filename}.part')
+        super().save_checkpoint(out_dir, f'{filename}.part', **args)
         if self.rank == 0:  # mmengine writes the file on rank 0 only
-            os.replace(osp.join(out_dir, part), osp.join(out_dir, filename))
+            with open(part, 'rb+') as f:
+                os.fsync(f.fileno())
+            os.replace(part, osp.join(out_dir, filename))
