@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_ext.cli.common import add_common_args, build_runner, load_config
+from mmseg_ext.engine.dist_utils import shutdown_dist
 
 __all__ = ['parse_args', 'main', 'REPORT_NAME']
 
@@ -117,8 +118,11 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
-    runner = build_runner(cfg)
-    metrics = runner.test()
-    if is_main_process():
-        write_report(runner, metrics, args.config, args.checkpoint)
+    try:
+        runner = build_runner(cfg)
+        metrics = runner.test()
+        if is_main_process():
+            write_report(runner, metrics, args.config, args.checkpoint)
+    finally:
+        shutdown_dist()
     return metrics

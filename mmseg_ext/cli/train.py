@@ -6,6 +6,7 @@ from typing import List, Optional
 from mmengine.logging import print_log
 
 from mmseg_ext.cli.common import add_common_args, build_runner, load_config
+from mmseg_ext.engine.dist_utils import shutdown_dist
 
 __all__ = ['parse_args', 'main']
 
@@ -47,4 +48,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
-    build_runner(cfg).train()
+    try:
+        build_runner(cfg).train()
+    finally:
+        shutdown_dist()

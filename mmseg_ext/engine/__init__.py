@@ -1,4 +1,5 @@
-from .dist_utils import init_dist_auto, launcher_env, resolve_dist_backend
+from .dist_utils import (init_dist_auto, launcher_env, resolve_dist_backend,
+                         shutdown_dist)
 from .runner import DeviceAwareRunner
 from .safe_checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                               install_safe_checkpoint_loader, safe_loading,
@@ -9,7 +10,7 @@ install_safe_checkpoint_loader()
 
 __all__ = [
     'DeviceAwareRunner', 'adopt_mmseg_scope', 'init_dist_auto',
-    'launcher_env', 'resolve_dist_backend', 'SAFE_GLOBALS',
+    'launcher_env', 'resolve_dist_backend', 'shutdown_dist', 'SAFE_GLOBALS',
     'UnsafeCheckpointError', 'install_safe_checkpoint_loader',
     'safe_loading', 'safe_torch_load'
 ]

@@ -25,7 +25,9 @@ import torch.distributed as torch_dist
 from mmengine.dist import init_dist
 from mmengine.logging import print_log
 
-__all__ = ['resolve_dist_backend', 'init_dist_auto', 'launcher_env']
+__all__ = [
+    'resolve_dist_backend', 'init_dist_auto', 'launcher_env', 'shutdown_dist'
+]
 
 _BACKENDS = ('auto', 'nccl', 'gloo', 'mpi')
 
@@ -162,3 +164,14 @@ def _init_cpu(launcher: str, backend: str, **kwargs: Any) -> None:
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
         **kwargs)
+
+
+def shutdown_dist() -> None:
+    """Destroy the default process group, if any, before the process exits.
+
+    Left to interpreter shutdown, gloo's worker threads are torn down in an
+    undefined order and a rank can abort ("terminate called without an
+    active exception") after its work is done, failing the whole torchrun.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -1,5 +1,4 @@
 """DeviceAwareRunner: resume equivalence, atomic checkpoints, CPU DDP."""
-import os
 import os.path as osp
 
 import pytest
@@ -102,36 +101,43 @@ def test_interrupted_save_leaves_no_checkpoint(synthetic_root, tmp_path,
     assert find_latest_checkpoint(work_dir) is None
 
 
-def test_cpu_ddp_wrap_reverts_syncbn_without_device_ids(tmp_path):
-    """One-process gloo group: the model is wrapped as on a CPU node."""
-    import torch.distributed as dist
-    from mmengine.model import MMDistributedDataParallel
-    from torch import nn
+_CPU_DDP_SCRIPT = """
+import os, sys
+import torch
+from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel
+from torch import nn
+from mmseg_ext.engine import init_dist_auto
+from mmseg_ext.engine.runner import DeviceAwareRunner
+os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=sys.argv[1], RANK='0',
+                  WORLD_SIZE='1', LOCAL_RANK='0')
+assert init_dist_auto('pytorch', backend='auto') == 'gloo'
+runner = DeviceAwareRunner.__new__(DeviceAwareRunner)
+runner._distributed = True
+runner.cfg = Config(dict())
+model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4))
+wrapped = runner.wrap_model(None, model)
+assert isinstance(wrapped, MMDistributedDataParallel), type(wrapped)
+assert wrapped.device_ids is None, wrapped.device_ids
+assert not any(isinstance(m, nn.SyncBatchNorm) for m in wrapped.modules())
+wrapped(torch.randn(2, 3, 4, 4)).sum().backward()
+assert wrapped.module[0].weight.grad is not None
+torch.distributed.destroy_process_group()
+print('CPU DDP OK')
+"""
+
+
+def test_cpu_ddp_wrap_reverts_syncbn_without_device_ids():
+    """A one-process gloo group, wrapped as on a CPU node (own process)."""
+    import subprocess
+    import sys
     if torch.cuda.is_available():
         pytest.skip('checks the CPU path')
-    os.environ.update(
-        MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=str(free_port()),
-        RANK='0',
-        WORLD_SIZE='1',
-        LOCAL_RANK='0')
-    from mmseg_ext.engine import init_dist_auto
-    try:
-        assert init_dist_auto('pytorch', backend='auto') == 'gloo'
-        runner = DeviceAwareRunner.__new__(DeviceAwareRunner)
-        runner._distributed = True
-        runner.cfg = Config(dict())
-        model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4))
-        wrapped = runner.wrap_model(None, model)
-        assert isinstance(wrapped, MMDistributedDataParallel)
-        assert wrapped.device_ids is None
-        assert not any(
-            isinstance(m, nn.SyncBatchNorm) for m in wrapped.modules())
-        out = wrapped(torch.randn(2, 3, 4, 4))
-        out.sum().backward()
-        assert wrapped.module[0].weight.grad is not None
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-        for key in ('RANK', 'WORLD_SIZE', 'MASTER_PORT'):
-            os.environ.pop(key, None)
+    proc = subprocess.run(
+        [sys.executable, '-c', _CPU_DDP_SCRIPT,
+         str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'CPU DDP OK' in proc.stdout
