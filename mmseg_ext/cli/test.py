@@ -123,6 +123,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         metrics = runner.test()
         if is_main_process():
             write_report(runner, metrics, args.config, args.checkpoint)
-    finally:
-        shutdown_dist()
+    except BaseException:
+        shutdown_dist(wait_for_all=False)
+        raise
+    shutdown_dist()
     return metrics

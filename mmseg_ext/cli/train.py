@@ -50,5 +50,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     cfg.resume = args.resume
     try:
         build_runner(cfg).train()
-    finally:
-        shutdown_dist()
+    except BaseException:
+        shutdown_dist(wait_for_all=False)
+        raise
+    shutdown_dist()

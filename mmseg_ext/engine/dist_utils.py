@@ -166,12 +166,20 @@ def _init_cpu(launcher: str, backend: str, **kwargs: Any) -> None:
         **kwargs)
 
 
-def shutdown_dist() -> None:
+def shutdown_dist(wait_for_all: bool = True) -> None:
     """Destroy the default process group, if any, before the process exits.
 
-    Left to interpreter shutdown, gloo's worker threads are torn down in an
-    undefined order and a rank can abort ("terminate called without an
-    active exception") after its work is done, failing the whole torchrun.
+    Left to interpreter shutdown, or destroyed while a peer still uses it,
+    gloo's worker threads are torn down in an undefined order and a rank can
+    abort ("terminate called without an active exception") after its work is
+    done, failing the whole torchrun.
+
+    Args:
+        wait_for_all (bool): Meet the other ranks in a barrier first. Pass
+            False after an error, where a peer may never arrive.
     """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    if wait_for_all:
+        torch_dist.barrier()
+    torch_dist.destroy_process_group()
