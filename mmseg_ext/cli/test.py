@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg_ext.cli.common import add_common_args, build_runner, load_config
-from mmseg_ext.engine.dist_utils import shutdown_dist
+from mmseg_ext.engine.dist_utils import dist_session
 
 __all__ = ['parse_args', 'main', 'REPORT_NAME']
 
@@ -118,13 +118,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
-    try:
+    with dist_session():
         runner = build_runner(cfg)
         metrics = runner.test()
         if is_main_process():
             write_report(runner, metrics, args.config, args.checkpoint)
-    except BaseException:
-        shutdown_dist(wait_for_all=False)
-        raise
-    shutdown_dist()
     return metrics

@@ -6,7 +6,7 @@ from typing import List, Optional
 from mmengine.logging import print_log
 
 from mmseg_ext.cli.common import add_common_args, build_runner, load_config
-from mmseg_ext.engine.dist_utils import shutdown_dist
+from mmseg_ext.engine.dist_utils import dist_session
 
 __all__ = ['parse_args', 'main']
 
@@ -48,9 +48,5 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
-    try:
+    with dist_session():
         build_runner(cfg).train()
-    except BaseException:
-        shutdown_dist(wait_for_all=False)
-        raise
-    shutdown_dist()

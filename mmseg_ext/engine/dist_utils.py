@@ -14,11 +14,12 @@ config (``env_cfg.dist_cfg.backend``):
 With CUDA it delegates to mmengine (one GPU per process); without CUDA it
 initialises the process group itself from the launcher's environment.
 """
+import contextlib
 import datetime
 import logging
 import os
 import subprocess
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import torch
 import torch.distributed as torch_dist
@@ -26,7 +27,8 @@ from mmengine.dist import init_dist
 from mmengine.logging import print_log
 
 __all__ = [
-    'resolve_dist_backend', 'init_dist_auto', 'launcher_env', 'shutdown_dist'
+    'resolve_dist_backend', 'init_dist_auto', 'launcher_env', 'shutdown_dist',
+    'dist_session'
 ]
 
 _BACKENDS = ('auto', 'nccl', 'gloo', 'mpi')
@@ -183,3 +185,18 @@ def shutdown_dist(wait_for_all: bool = True) -> None:
     if wait_for_all:
         torch_dist.barrier()
     torch_dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def dist_session() -> Iterator[None]:
+    """Run a CLI job, then shut the process group down cleanly.
+
+    On success all ranks meet in a barrier before the group is destroyed; on
+    an error it is destroyed at once (a failed peer would never arrive).
+    """
+    try:
+        yield
+    except BaseException:
+        shutdown_dist(wait_for_all=False)
+        raise
+    shutdown_dist()
