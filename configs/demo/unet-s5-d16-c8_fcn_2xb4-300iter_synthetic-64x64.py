@@ -5,7 +5,7 @@ _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
     '../_base_/datasets/synthetic_binary.py',
     '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_20k.py',
+    '../_base_/schedules/demo_adamw_300iter.py',
 ]
 crop_size = (64, 64)
 # U-Net needs sides divisible by 16: pad test inputs (TTA rescales them)
@@ -16,20 +16,4 @@ model = dict(
     decode_head=dict(in_channels=8, channels=8, num_classes=2),
     auxiliary_head=dict(in_channels=16, channels=8, num_classes=2),
     test_cfg=dict(mode='whole'))
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4, _delete_=True))
-max_iters = 300
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-5,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=100)
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=100, max_keep_ckpts=2, save_best='mIoU'))
-randomness = dict(seed=0)
+optim_wrapper = dict(optimizer=dict(lr=3e-3, weight_decay=1e-4))

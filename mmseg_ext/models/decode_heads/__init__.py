@@ -1,1 +1,3 @@
-__all__ = []
+from .segformer_conv_head import SegformerConvHead
+
+__all__ = ['SegformerConvHead']

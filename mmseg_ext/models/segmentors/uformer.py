@@ -1,0 +1,505 @@
+"""UFormer: a weighted average of the logits of several segmentors."""
+import copy
+import math
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import load_checkpoint
+from mmengine.structures import PixelData
+from mmseg.models.losses import accuracy
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.structures import SegDataSample
+from mmseg.utils import OptConfigType, OptMultiConfig, OptSampleList, SampleList
+from torch import Tensor
+
+from mmseg_ext.registry import MODELS
+from .default_members import default_uformer_members, load_model_cfg
+
+FUSE_MODES = ('logits', 'probs')
+MemberCfg = Union[str, dict, ConfigDict]
+
+
+def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
+    """A member's model config.
+
+    ``member`` is a model dict, a config path (its ``model`` is taken), or
+    ``dict(config=PATH, **overrides)``: that file's ``model`` with
+    ``overrides`` merged in (mmengine merge rules, ``_delete_`` included).
+    """
+    overrides: dict = {}
+    if isinstance(member, dict) and 'config' in member:
+        overrides = {k: v for k, v in member.items() if k != 'config'}
+        member = member['config']
+    if isinstance(member, str):
+        try:
+            member = load_model_cfg(member)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f'UFormer member {index}: {err} (give a model dict, a '
+                'config path or dict(config=PATH, ...))') from None
+        member = Config._merge_a_into_b(overrides, member)
+    if not isinstance(member, dict) or 'type' not in member:
+        raise TypeError(f'UFormer member {index} must be a segmentor config '
+                        f'dict with a "type" (or a config path), got '
+                        f'{type(member).__name__}')
+    return ConfigDict(copy.deepcopy(dict(member)))
+
+
+@MODELS.register_module()
+class UFormer(BaseSegmentor):
+    """The weighted average of the logits of N >= 2 segmentors.
+
+    The "UFormer" of the drone-segmentation seed report: a U-Net, strong
+    on local detail, and a SegFormer, strong on global context, averaged.
+    UFormer owns the one ``data_preprocessor``; members are built without
+    theirs, so a batch is normalised and padded once and every member sees
+    the same tensor.
+
+    Fusion of the member logits ``l_i`` (each resized to the image):
+    ``'logits'``: ``sum_i w_i l_i``; ``'probs'``: ``log(sum_i w_i p_i)``
+    with ``p_i`` the softmax (sigmoid for one channel) of ``l_i``, and for
+    one channel the log-odds of that average. Either way the fused tensor
+    is a logit map whose argmax (or sigmoid) is the fused prediction.
+    ``w`` is ``weights / sum(weights)``, or with ``learn_weights=True``
+    ``softmax(theta)`` with ``theta`` initialised to ``log(w)``.
+
+    Training: the sum of each unfrozen member's own losses, prefixed
+    ``m0.``, ``m1.``..., plus ``fused_loss`` (if given) on the fused
+    logits, prefixed ``fused.``. Frozen members run in eval mode without
+    gradients, and only when the fused loss needs their logits; with all
+    members frozen and ``learn_weights=True`` only the weights train.
+
+    Inference: each member runs its own ``inference`` (its ``test_cfg``:
+    slide or whole) on its own copy of the image metas, the logits are
+    resized to the (padded) input size and fused, then
+    :meth:`postprocess_result` crops, un-flips, resizes to the original
+    shape and thresholds (one channel) or takes the argmax.
+
+    Args:
+        members (list[dict | str], optional): Segmentor configs: a model
+            dict, the path of a config file whose ``model`` is taken
+            (``mmseg::`` paths work; in a config, ``{{fileDirname}}`` is
+            its folder), or ``dict(config=PATH, **overrides)``. Defaults to
+            :func:`default_uformer_members`: fcn_unet_s5-d16 and SegFormer
+            MiT-b0 with :class:`SegformerConvHead`.
+        num_classes (int, optional): If given, set as ``num_classes`` of
+            every member's decode and auxiliary heads (required with the
+            default members).
+        out_channels (int, optional): If given, set likewise (1 for a
+            binary sigmoid head; then give ``threshold``).
+        threshold (float, optional): Binary threshold, set likewise.
+        weights (list[float], optional): One non-negative weight per
+            member, not all zero; normalised to sum 1. Defaults to equal.
+        learn_weights (bool): Learn the weights (softmax-normalised).
+            Needs ``fused_loss``, the only loss that reaches them.
+        fuse (str): ``'logits'`` (default) or ``'probs'``.
+        member_checkpoints (list[str | None], optional): One checkpoint
+            (path or URL) per member, loaded in :meth:`init_weights` with
+            mmseg_ext's safe loader (strict key matching).
+        freeze (list[bool], optional): Per member: no gradients, eval mode.
+        fused_loss (dict | list[dict], optional): Loss(es) on the fused
+            logits, called like a decode head's ``loss_decode``.
+        keep_member_preds (bool): Also store each member's prediction in
+            the data samples as ``pred_sem_seg_m{i}`` (and
+            ``seg_logits_m{i}``), for analysis.
+        data_preprocessor (dict, optional): Defaults to the first member's.
+        train_cfg, test_cfg: Unused (members use their own); kept for the
+            mmseg segmentor signature.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 members: Optional[Sequence[MemberCfg]] = None,
+                 num_classes: Optional[int] = None,
+                 out_channels: Optional[int] = None,
+                 threshold: Optional[float] = None,
+                 weights: Optional[Sequence[float]] = None,
+                 learn_weights: bool = False,
+                 fuse: str = 'logits',
+                 member_checkpoints: Optional[Sequence[Optional[str]]] = None,
+                 freeze: Optional[Sequence[bool]] = None,
+                 fused_loss: Union[dict, Sequence[dict], None] = None,
+                 keep_member_preds: bool = False,
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        if members is None:
+            if num_classes is None:
+                raise ValueError('UFormer with the default members needs '
+                                 'num_classes')
+            members = default_uformer_members()
+        member_cfgs = [_member_model_cfg(m, i) for i, m in enumerate(members)]
+        n = len(member_cfgs)
+        if n < 2:
+            raise ValueError(f'UFormer needs at least 2 members, got {n}')
+        if data_preprocessor is None:
+            data_preprocessor = member_cfgs[0].get('data_preprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if fuse not in FUSE_MODES:
+            raise ValueError(f'fuse must be one of {FUSE_MODES}, got '
+                             f'{fuse!r}')
+        self.fuse_mode = fuse
+        self.freeze = self._per_member('freeze', freeze, n, False)
+        self.member_checkpoints = self._per_member(
+            'member_checkpoints', member_checkpoints, n, None)
+        self.keep_member_preds = keep_member_preds
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+        overrides = dict(
+            num_classes=num_classes,
+            out_channels=out_channels,
+            threshold=threshold)
+        self.members = nn.ModuleList()
+        for cfg in member_cfgs:
+            cfg.pop('data_preprocessor', None)
+            self._override_heads(cfg, overrides)
+            self.members.append(MODELS.build(cfg))
+        self._check_members()
+        for member, frozen in zip(self.members, self.freeze):
+            if frozen:
+                member.requires_grad_(False)
+
+        init = self._initial_weights(weights, n)
+        self.learn_weights = learn_weights
+        if learn_weights:
+            self.weight_logits = nn.Parameter(init.log())
+        else:
+            self.register_buffer('fixed_weights', init)
+
+        if fused_loss is None:
+            self.fused_losses = None
+        else:
+            if isinstance(fused_loss, dict):
+                fused_loss = [fused_loss]
+            self.fused_losses = nn.ModuleList(
+                MODELS.build(cfg) for cfg in fused_loss)
+        if learn_weights and self.fused_losses is None:
+            raise ValueError(
+                'learn_weights=True needs fused_loss: only a loss on the '
+                'fused logits reaches the weights (e.g. fused_loss=dict('
+                "type='CrossEntropyLoss', loss_weight=1.0))")
+        if all(self.freeze) and self.fused_losses is None:
+            print_log(
+                'UFormer: every member is frozen and there is no '
+                'fused_loss: training has nothing to update.',
+                logger='current')
+
+    # ------------------------------------------------------------------
+    # construction helpers
+    @staticmethod
+    def _per_member(name: str, values: Optional[Sequence], n: int,
+                    default) -> list:
+        if values is None:
+            return [default] * n
+        values = list(values)
+        if len(values) != n:
+            raise ValueError(f'{name} has {len(values)} entries but UFormer '
+                             f'has {n} members: give one per member')
+        return values
+
+    @staticmethod
+    def _override_heads(cfg: ConfigDict, overrides: Dict[str, object]):
+        """Set the given head options in a member's decode/aux heads."""
+        heads = []
+        for key in ('decode_head', 'auxiliary_head'):
+            head = cfg.get(key)
+            if head is None:
+                continue
+            heads += head if isinstance(head, (list, tuple)) else [head]
+        for head in heads:
+            for key, value in overrides.items():
+                if value is not None:
+                    head[key] = value
+
+    def _check_members(self) -> None:
+        """Members must agree on classes, channels and ``align_corners``."""
+        for attr in ('num_classes', 'out_channels', 'align_corners'):
+            values = [getattr(m, attr, None) for m in self.members]
+            if attr == 'num_classes':
+                values = [m.decode_head.num_classes for m in self.members]
+            if len(set(values)) != 1:
+                listing = ', '.join(f'm{i}: {v}' for i, v in enumerate(values))
+                raise ValueError(
+                    f'UFormer members disagree on {attr} ({listing}); set it '
+                    f'to one value in every member (or pass {attr}= to '
+                    'UFormer for num_classes/out_channels)')
+        self.num_classes = self.members[0].decode_head.num_classes
+        self.out_channels = self.members[0].out_channels
+        self.align_corners = self.members[0].align_corners
+        if self.out_channels == 1:
+            thresholds = {m.decode_head.threshold for m in self.members}
+            if len(thresholds) != 1:
+                raise ValueError(
+                    f'UFormer binary members disagree on threshold '
+                    f'({sorted(thresholds)}); pass threshold= to UFormer')
+
+    @staticmethod
+    def _initial_weights(weights: Optional[Sequence[float]],
+                         n: int) -> Tensor:
+        if weights is None:
+            return torch.full((n, ), 1.0 / n)
+        weights = [float(w) for w in weights]
+        if len(weights) != n:
+            raise ValueError(f'weights has {len(weights)} entries but '
+                             f'UFormer has {n} members: give one per member')
+        if any(w < 0 or not math.isfinite(w) for w in weights) or \
+                sum(weights) <= 0:
+            raise ValueError(f'weights must be finite, >= 0 and not all 0, '
+                             f'got {weights}')
+        w = torch.tensor(weights, dtype=torch.float32)
+        return w / w.sum()
+
+    @property
+    def decode_head(self) -> nn.Module:
+        """The first member's decode head (its ``threshold`` is shared)."""
+        return self.members[0].decode_head
+
+    @property
+    def weights(self) -> Tensor:
+        """The normalised member weights, shape ``(num_members, )``."""
+        if self.learn_weights:
+            return self.weight_logits.softmax(dim=0)
+        return self.fixed_weights
+
+    def init_weights(self) -> None:
+        """Initialise, then load the per-member checkpoints (if any)."""
+        super().init_weights()
+        for i, (member, ckpt) in enumerate(
+                zip(self.members, self.member_checkpoints)):
+            if ckpt is None:
+                continue
+            if '://' not in ckpt and not osp.isfile(ckpt):
+                raise FileNotFoundError(
+                    f'UFormer member_checkpoints[{i}]: {ckpt!r} does not '
+                    'exist; give a checkpoint of that member or None.')
+            try:
+                load_checkpoint(
+                    member, ckpt, map_location='cpu', strict=True,
+                    logger='current')
+            except RuntimeError as err:
+                raise RuntimeError(
+                    f'UFormer member_checkpoints[{i}] ({ckpt}) does not fit '
+                    f'member {i} ({type(member).__name__}): {err}') from err
+            print_log(f'UFormer: member {i} loaded from {ckpt}',
+                      logger='current')
+
+    def train(self, mode: bool = True) -> 'UFormer':
+        """Set the mode; frozen members always stay in eval mode."""
+        super().train(mode)
+        for member, frozen in zip(self.members, self.freeze):
+            if frozen:
+                member.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # fusion
+    def fuse(self,
+             logits: Sequence[Tensor],
+             weights: Optional[Tensor] = None) -> Tensor:
+        """Fuse member logits of one size into one logit map.
+
+        Args:
+            logits (Sequence[Tensor]): One ``(N, C, H, W)`` map per member.
+            weights (Tensor, optional): ``(num_members, )`` weights summing
+                to 1; defaults to :attr:`weights`.
+
+        Returns:
+            Tensor: Fused logits ``(N, C, H, W)``.
+        """
+        w = self.weights if weights is None else weights
+        if self.fuse_mode == 'logits':
+            fused = w[0] * logits[0]
+            for wi, li in zip(w[1:], logits[1:]):
+                fused = fused + wi * li
+            return fused
+        if self.out_channels == 1:
+            probs = [li.float().sigmoid() for li in logits]
+        else:
+            probs = [li.float().softmax(dim=1) for li in logits]
+        p = w[0] * probs[0]
+        for wi, pi in zip(w[1:], probs[1:]):
+            p = p + wi * pi
+        eps = torch.finfo(p.dtype).tiny
+        if self.out_channels == 1:
+            return torch.logit(p.clamp(eps, 1 - 1e-7))
+        return p.clamp_min(eps).log()
+
+    def _resized(self, logits: Tensor, size) -> Tensor:
+        if logits.shape[2:] == tuple(size):
+            return logits
+        return resize(
+            logits,
+            size=size,
+            mode='bilinear',
+            align_corners=self.align_corners,
+            warning=False)
+
+    # ------------------------------------------------------------------
+    # BaseSegmentor interface
+    def extract_feat(self, inputs: Tensor) -> List[List[Tensor]]:
+        """Each member's features.
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)``.
+
+        Returns:
+            list: One feature list per member.
+        """
+        return [m.extract_feat(inputs) for m in self.members]
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Fused logits of the members' ``encode_decode`` (whole image).
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)``.
+            batch_img_metas (list[dict]): Image metas.
+
+        Returns:
+            Tensor: ``(N, C, H, W)`` fused logits.
+        """
+        logits = [
+            self._resized(
+                m.encode_decode(inputs, copy.deepcopy(batch_img_metas)),
+                inputs.shape[2:]) for m in self.members
+        ]
+        return self.fuse(logits)
+
+    def member_logits(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> List[Tensor]:
+        """Each member's inference logits (its own ``test_cfg``).
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)`` preprocessed (padded) images.
+            batch_img_metas (list[dict]): Image metas; every member gets a
+                copy (mmseg's slide inference writes into them).
+
+        Returns:
+            list[Tensor]: One ``(N, C, H, W)`` map per member.
+        """
+        return [
+            self._resized(
+                m.inference(inputs, copy.deepcopy(batch_img_metas)),
+                inputs.shape[2:]) for m in self.members
+        ]
+
+    def inference(self, inputs: Tensor,
+                  batch_img_metas: List[dict]) -> Tensor:
+        """Fused inference logits ``(N, C, H, W)`` (see member_logits)."""
+        return self.fuse(self.member_logits(inputs, batch_img_metas))
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Member losses (``m{i}.``) plus the fused loss (``fused.``).
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)``.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: Loss components.
+        """
+        losses: Dict[str, Tensor] = {}
+        need_logits = self.fused_losses is not None
+        logits = []
+        for i, (member, frozen) in enumerate(zip(self.members, self.freeze)):
+            if frozen and not need_logits:
+                continue
+            with torch.set_grad_enabled(torch.is_grad_enabled()
+                                        and not frozen):
+                feats = member.extract_feat(inputs)
+                seg_logits = member.decode_head.forward(feats)
+            if not frozen:
+                member_losses = member.decode_head.loss_by_feat(
+                    seg_logits, data_samples)
+                member_losses = {
+                    f'decode.{k}': v
+                    for k, v in member_losses.items()
+                }
+                if member.with_auxiliary_head:
+                    member_losses.update(
+                        member._auxiliary_head_forward_train(
+                            feats, data_samples))
+                losses.update(
+                    {f'm{i}.{k}': v
+                     for k, v in member_losses.items()})
+            if need_logits:
+                logits.append(self._resized(seg_logits, inputs.shape[2:]))
+        if need_logits:
+            losses.update(self._fused_loss(self.fuse(logits), data_samples))
+        return losses
+
+    def _fused_loss(self, fused: Tensor,
+                    data_samples: SampleList) -> Dict[str, Tensor]:
+        """``fused_losses`` on fused logits ``(N, C, H, W)``."""
+        label = torch.stack([s.gt_sem_seg.data for s in data_samples])
+        fused = self._resized(fused, label.shape[2:])
+        label = label.squeeze(1)
+        ignore_index = self.decode_head.ignore_index
+        losses: Dict[str, Tensor] = {}
+        for loss_fn in self.fused_losses:
+            key = f'fused.{loss_fn.loss_name}'
+            value = loss_fn(fused, label, ignore_index=ignore_index)
+            losses[key] = losses[key] + value if key in losses else value
+        if self.out_channels > 1:
+            losses['fused.acc_seg'] = accuracy(
+                fused, label, ignore_index=ignore_index)
+        return losses
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Fused predictions, optionally with each member's.
+
+        Args:
+            inputs (Tensor): ``(N, 3, H, W)``.
+            data_samples (list[SegDataSample], optional): Samples with
+                metainfo.
+
+        Returns:
+            list[SegDataSample]: With ``seg_logits`` and ``pred_sem_seg``
+            (and ``pred_sem_seg_m{i}``/``seg_logits_m{i}`` with
+            ``keep_member_preds``).
+        """
+        if data_samples is not None:
+            batch_img_metas = [s.metainfo for s in data_samples]
+        else:
+            batch_img_metas = [
+                dict(
+                    ori_shape=inputs.shape[2:],
+                    img_shape=inputs.shape[2:],
+                    pad_shape=inputs.shape[2:],
+                    padding_size=[0, 0, 0, 0])
+            ] * inputs.shape[0]
+        logits = self.member_logits(inputs, batch_img_metas)
+        results = self.postprocess_result(self.fuse(logits), data_samples)
+        if self.keep_member_preds:
+            for i, member_logits in enumerate(logits):
+                member_results = self.postprocess_result(
+                    member_logits, None if data_samples is None else
+                    [SegDataSample(metainfo=s.metainfo) for s in results])
+                for result, member_result in zip(results, member_results):
+                    result.set_data({
+                        f'pred_sem_seg_m{i}':
+                        PixelData(data=member_result.pred_sem_seg.data),
+                        f'seg_logits_m{i}':
+                        PixelData(data=member_result.seg_logits.data)
+                    })
+        return results
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        """Fused head logits at the input size, ``(N, C, H, W)``."""
+        logits = [
+            self._resized(m._forward(inputs), inputs.shape[2:])
+            for m in self.members
+        ]
+        return self.fuse(logits)
