@@ -4,17 +4,22 @@ import os.path as osp
 import socket
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict, List, Tuple
+
+import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
     REPO, 'configs', 'demo',
     'unet-s5-d16-c8_fcn_2xb4-300iter_synthetic-64x64.py')
+UFORMER_DEMO_CONFIG = osp.join(
+    REPO, 'configs', 'demo',
+    'uformer_unet-s5-d16-c8-mit-b0-c64_2xb4-300iter_synthetic-64x64.py')
 
 
-def tiny_cfg_options(data_root: str, max_iters: int = 4,
-                     interval: int = 2) -> Dict[str, object]:
-    """``--cfg-options`` that shrink the demo config for tests."""
+def tiny_runtime_options(data_root: str, max_iters: int = 4,
+                         interval: int = 2) -> Dict[str, object]:
+    """``--cfg-options`` that shrink any demo config's data and schedule."""
     return {
         'train_dataloader.dataset.data_root': data_root,
         'val_dataloader.dataset.data_root': data_root,
@@ -27,12 +32,21 @@ def tiny_cfg_options(data_root: str, max_iters: int = 4,
         'default_hooks.checkpoint.max_keep_ckpts': -1,
         'default_hooks.checkpoint.save_best': None,
         'default_hooks.logger.interval': 1,
-        # no dropout: resumed and uninterrupted runs then draw the same
-        # random numbers and must reach the same weights
-        'model.decode_head.dropout_ratio': 0.0,
-        'model.auxiliary_head.dropout_ratio': 0.0,
         'model.data_preprocessor.size': (32, 32),
     }
+
+
+def tiny_cfg_options(data_root: str, max_iters: int = 4,
+                     interval: int = 2) -> Dict[str, object]:
+    """``--cfg-options`` that shrink the U-Net demo config for tests."""
+    options = tiny_runtime_options(data_root, max_iters, interval)
+    # no dropout: resumed and uninterrupted runs then draw the same
+    # random numbers and must reach the same weights
+    options.update({
+        'model.decode_head.dropout_ratio': 0.0,
+        'model.auxiliary_head.dropout_ratio': 0.0,
+    })
+    return options
 
 
 def as_cli_options(options: Dict[str, object]) -> List[str]:
@@ -69,3 +83,27 @@ def run_tool(args: List[str], timeout: int = 600,
             f'{args} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-6000:]}'
             f'\nSTDERR:\n{proc.stderr[-6000:]}')
     return proc
+
+
+class _RunsCommand:
+    """Unpickling this object would run a shell command."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def crafted_checkpoint(tmp_path) -> Tuple[str, str]:
+    """A checkpoint whose unpickling would create ``marker``.
+
+    Returns:
+        tuple[str, str]: The checkpoint path and the marker path.
+    """
+    marker = str(tmp_path / 'pwned')
+    path = str(tmp_path / 'crafted.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)},
+                'meta': _RunsCommand(marker)}, path)
+    assert not osp.exists(marker)  # saving did not run it
+    return path, marker

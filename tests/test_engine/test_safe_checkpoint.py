@@ -13,25 +13,7 @@ from torch import nn
 
 from mmseg_ext.engine import (SAFE_GLOBALS, UnsafeCheckpointError,
                               safe_torch_load)
-
-
-class _RunsCommand:
-    """Unpickling this object would run a shell command."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
-
-
-def _crafted(tmp_path) -> tuple:
-    marker = str(tmp_path / 'pwned')
-    path = str(tmp_path / 'crafted.pth')
-    torch.save({'state_dict': {'w': torch.ones(1)},
-                'meta': _RunsCommand(marker)}, path)
-    assert not osp.exists(marker)  # saving did not run it
-    return path, marker
+from tests.helpers import crafted_checkpoint as _crafted
 
 
 def test_crafted_checkpoint_is_refused_and_does_not_run(tmp_path):

@@ -107,15 +107,20 @@ class SegformerConvHead(BaseDecodeHead):
                  upsample: str = 'deconv',
                  interpolate_mode: str = 'bilinear',
                  **kwargs) -> None:
-        super().__init__(input_transform='multiple_select', **kwargs)
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f'upsample must be one of {UPSAMPLE_MODES}, '
                              f'got {upsample!r}')
-        num_inputs = len(self.in_channels)
-        if num_inputs != len(self.in_index):
+        in_channels = kwargs.get('in_channels')
+        in_index = kwargs.get('in_index', -1)
+        if not isinstance(in_channels, (list, tuple)) or \
+                not isinstance(in_index, (list, tuple)) or \
+                len(in_channels) != len(in_index):
             raise ValueError(
-                f'in_channels ({num_inputs} stages) and in_index '
-                f'({len(self.in_index)} entries) must have the same length')
+                'in_channels and in_index must be lists of the same length '
+                f'(one entry per backbone stage), got in_channels='
+                f'{in_channels} and in_index={in_index}')
+        super().__init__(input_transform='multiple_select', **kwargs)
+        num_inputs = len(self.in_channels)
         if stage_channels is None:
             stage_channels = max(self.channels // (2 * num_inputs), 1)
         if stage_channels < 1:

@@ -1,0 +1,333 @@
+"""UFormer: exact fusion, weights, freezing, checkpoints, inference modes."""
+import copy
+
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmseg_ext.engine import UnsafeCheckpointError
+from mmseg_ext.models.segmentors import UFormer
+from mmseg_ext.registry import MODELS
+from tests.helpers import crafted_checkpoint
+
+BN = dict(type='BN')
+
+
+def unet_member(num_classes: int = 3, **head) -> dict:
+    """A 3-stage U-Net with 4 base channels (output stride 1)."""
+    decode = dict(
+        type='FCNHead', in_channels=4, in_index=2, channels=4, num_convs=1,
+        concat_input=False, dropout_ratio=0.0, num_classes=num_classes,
+        norm_cfg=BN, align_corners=False)
+    decode.update(head)
+    aux_loss = dict(decode.get('loss_decode', dict(type='CrossEntropyLoss')),
+                    loss_weight=0.4)
+    aux = dict(decode, in_channels=8, in_index=1, loss_decode=aux_loss)
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor'),
+        backbone=dict(
+            type='UNet', in_channels=3, base_channels=4, num_stages=3,
+            strides=(1, 1, 1), enc_num_convs=(1, 1, 1), dec_num_convs=(1, 1),
+            downsamples=(True, True), enc_dilations=(1, 1, 1),
+            dec_dilations=(1, 1), norm_cfg=BN,
+            upsample_cfg=dict(type='InterpConv')),
+        decode_head=decode,
+        auxiliary_head=aux,
+        test_cfg=dict(mode='whole'))
+
+
+def segformer_member(num_classes: int = 3, **head) -> dict:
+    """A MiT with 8 base channels and SegformerConvHead (output stride 4)."""
+    decode = dict(
+        type='SegformerConvHead', in_channels=[8, 8, 16, 16],
+        in_index=[0, 1, 2, 3], channels=16, dropout_ratio=0.0,
+        num_classes=num_classes, norm_cfg=BN, align_corners=False)
+    decode.update(head)
+    return dict(
+        type='EncoderDecoder',
+        backbone=dict(
+            type='MixVisionTransformer', in_channels=3, embed_dims=8,
+            num_stages=4, num_layers=[1, 1, 1, 1], num_heads=[1, 1, 2, 2],
+            patch_sizes=[7, 3, 3, 3], sr_ratios=[8, 4, 2, 1],
+            out_indices=(0, 1, 2, 3), mlp_ratio=2, drop_path_rate=0.0),
+        decode_head=decode,
+        test_cfg=dict(mode='whole'))
+
+
+def build(**kwargs) -> UFormer:
+    cfg = dict(type='UFormer', members=[unet_member(), segformer_member()])
+    cfg.update(kwargs)
+    with DefaultScope.overwrite_default_scope('mmseg_ext'):
+        model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def samples(n: int = 2, size: int = 32, num_classes: int = 3) -> list:
+    out = []
+    for i in range(n):
+        s = SegDataSample(metainfo=dict(
+            img_shape=(size, size), ori_shape=(size, size),
+            pad_shape=(size, size), padding_size=[0, 0, 0, 0]))
+        g = torch.Generator().manual_seed(i)
+        s.gt_sem_seg = PixelData(data=torch.randint(
+            0, num_classes, (1, size, size), generator=g))
+        out.append(s)
+    return out
+
+
+def inputs(n: int = 2, size: int = 32) -> torch.Tensor:
+    return torch.randn(n, 3, size, size, generator=torch.Generator()
+                       .manual_seed(7))
+
+
+def test_builds_with_one_data_preprocessor():
+    model = build()
+    assert type(model.data_preprocessor).__name__ == 'SegDataPreProcessor'
+    # members were built without theirs: they hold mmengine's pass-through
+    for member in model.members:
+        assert type(member.data_preprocessor).__name__ == \
+            'BaseDataPreprocessor'
+    assert model.num_classes == 3 and model.out_channels == 3
+    assert torch.equal(model.weights, torch.tensor([0.5, 0.5]))
+
+
+def test_default_members_are_unet_and_segformer_conv_head():
+    with DefaultScope.overwrite_default_scope('mmseg_ext'):
+        model = MODELS.build(dict(type='UFormer', num_classes=4))
+    unet, segformer = model.members
+    assert type(unet.backbone).__name__ == 'UNet'
+    assert type(segformer.backbone).__name__ == 'MixVisionTransformer'
+    assert type(segformer.decode_head).__name__ == 'SegformerConvHead'
+    assert unet.test_cfg.mode == 'slide' and segformer.test_cfg.mode == \
+        'whole'
+    assert model.num_classes == 4
+    assert unet.auxiliary_head.num_classes == 4
+
+
+def test_fused_output_is_the_weighted_average_of_known_outputs():
+    """Members whose logits are their conv_seg bias: known constants."""
+    model = build(weights=[1.0, 3.0])
+    biases = [torch.tensor([2.0, -1.0, 0.5]), torch.tensor([-4.0, 1.0, 1.5])]
+    for member, bias in zip(model.members, biases):
+        torch.nn.init.zeros_(member.decode_head.conv_seg.weight)
+        member.decode_head.conv_seg.bias.data.copy_(bias)
+    model.eval()
+    expected = 0.25 * biases[0] + 0.75 * biases[1]  # [-2.5, 0.5, 1.25]
+    with torch.no_grad():
+        results = model.predict(inputs(), samples())
+    for result in results:
+        logits = result.seg_logits.data
+        assert torch.equal(logits, expected.view(3, 1, 1).expand_as(logits))
+        assert (result.pred_sem_seg.data == 2).all()
+
+
+def test_fused_output_equals_weighted_member_predictions():
+    model = build(weights=[1.0, 3.0], keep_member_preds=True)
+    model.eval()
+    with torch.no_grad():
+        results = model.predict(inputs(), samples())
+    for result in results:
+        m0, m1 = result.seg_logits_m0.data, result.seg_logits_m1.data
+        assert not torch.equal(m0, m1)
+        assert torch.equal(result.seg_logits.data, 0.25 * m0 + 0.75 * m1)
+        assert torch.equal(result.pred_sem_seg_m0.data,
+                           m0.argmax(0, keepdim=True))
+
+
+def test_fuse_probs_averages_probabilities():
+    model = build(weights=[1.0, 3.0], fuse='probs')
+    a, b = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    fused = model.fuse([a, b])
+    expected = 0.25 * a.softmax(1) + 0.75 * b.softmax(1)
+    torch.testing.assert_close(fused.softmax(1), expected)
+
+
+def test_slide_member_and_whole_member():
+    """mmseg's slide inference writes the crop shape into the metas: each
+    member must get its own copy, or the whole member is resized wrongly."""
+    slide = unet_member()
+    slide['test_cfg'] = dict(mode='slide', crop_size=(16, 16), stride=(8, 8))
+    model = build(members=[slide, segformer_member()], weights=[1.0, 3.0])
+    model.eval()
+    x, data = inputs(size=32), samples(size=32)
+    metas = [s.metainfo for s in data]
+    with torch.no_grad():
+        fused = model.inference(x, copy.deepcopy(metas))
+        alone = [m.inference(x, copy.deepcopy(metas)) for m in model.members]
+        results = model.predict(x, data)
+    assert alone[0].shape == alone[1].shape == (2, 3, 32, 32)
+    assert torch.equal(fused, 0.25 * alone[0] + 0.75 * alone[1])
+    assert results[0].pred_sem_seg.shape == (32, 32)
+
+
+def test_predict_resizes_to_the_original_shape_and_crops_padding():
+    model = build()
+    model.eval()
+    data = samples(n=1, size=32)
+    data[0].set_metainfo(dict(ori_shape=(20, 24), img_shape=(30, 32),
+                              padding_size=[0, 0, 0, 2]))
+    with torch.no_grad():
+        result = model.predict(inputs(n=1), data)[0]
+    assert result.pred_sem_seg.shape == (20, 24)
+
+
+def test_training_losses_are_prefixed_per_member():
+    model = build(fused_loss=dict(type='CrossEntropyLoss', loss_weight=0.5))
+    model.train()
+    losses = model.loss(inputs(), samples())
+    assert {'m0.decode.loss_ce', 'm0.aux.loss_ce', 'm1.decode.loss_ce',
+            'fused.loss_ce', 'fused.acc_seg'} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_learnable_weights_get_gradients_and_frozen_members_none():
+    model = build(
+        weights=[1.0, 3.0],
+        learn_weights=True,
+        freeze=[True, False],
+        fused_loss=dict(type='CrossEntropyLoss'))
+    torch.testing.assert_close(model.weights, torch.tensor([0.25, 0.75]))
+    model.train()
+    assert not model.members[0].training  # frozen stays in eval mode
+    assert model.members[1].training
+    losses = model.loss(inputs(), samples())
+    assert not any(k.startswith('m0.') for k in losses)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert model.weight_logits.grad is not None
+    assert model.weight_logits.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.members[0].parameters())
+    assert all(p.grad is not None for p in model.members[1].parameters())
+
+
+def test_all_frozen_trains_only_the_weights():
+    model = build(
+        learn_weights=True,
+        freeze=[True, True],
+        fused_loss=dict(type='CrossEntropyLoss'))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable == ['weight_logits']
+    stats = model.members[0].backbone.encoder[0][0].convs[0].bn.running_mean
+    before = stats.clone()
+    model.train()
+    optim = torch.optim.SGD([model.weight_logits], lr=10.0)
+    start = model.weights.detach().clone()
+    losses = model.loss(inputs(), samples())
+    losses['fused.loss_ce'].backward()
+    optim.step()
+    assert not torch.equal(model.weights.detach(), start)
+    assert torch.equal(stats, before)  # frozen BN statistics untouched
+
+
+def test_member_checkpoints_load(tmp_path):
+    source = build()
+    path = str(tmp_path / 'unet.pth')
+    torch.save({'state_dict': source.members[0].state_dict()}, path)
+    model = build(member_checkpoints=[path, None])
+    for (name, a), b in zip(source.members[0].state_dict().items(),
+                            model.members[0].state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_member_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r'member_checkpoints\[1\]'):
+        build(member_checkpoints=[None, str(tmp_path / 'missing.pth')])
+    crafted, marker = crafted_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        build(member_checkpoints=[crafted, None])
+    assert not (tmp_path / 'pwned').exists()
+    # a checkpoint of the other member does not fit
+    other = str(tmp_path / 'segformer.pth')
+    torch.save({'state_dict': build().members[1].state_dict()}, other)
+    with pytest.raises(RuntimeError, match=r'member_checkpoints\[0\]'):
+        build(member_checkpoints=[other, None])
+
+
+def test_binary_members():
+    bce = dict(type='CrossEntropyLoss', use_sigmoid=True)
+    model = build(
+        members=[unet_member(2, loss_decode=bce),
+                 segformer_member(2, loss_decode=bce)],
+        num_classes=2, out_channels=1, threshold=0.5, weights=[1.0, 3.0],
+        fused_loss=bce)
+    assert model.out_channels == 1
+    for member in model.members:
+        assert member.decode_head.out_channels == 1
+    data = samples(num_classes=2)
+    model.train()
+    losses = model.loss(inputs(), data)
+    assert {'m0.decode.loss_ce', 'm0.aux.loss_ce', 'm1.decode.loss_ce',
+            'fused.loss_ce'} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        result = model.predict(inputs(), data)[0]
+    probs = result.seg_logits.data
+    assert probs.shape == (1, 32, 32)
+    assert ((probs >= 0) & (probs <= 1)).all()
+    assert torch.equal(result.pred_sem_seg.data, (probs > 0.5).to(probs))
+
+
+def test_binary_probs_fusion_is_the_log_odds_of_the_mean():
+    model = build(num_classes=2, out_channels=1, threshold=0.5,
+                  fuse='probs', weights=[1.0, 3.0])
+    a, b = torch.randn(1, 1, 4, 4), torch.randn(1, 1, 4, 4)
+    torch.testing.assert_close(
+        model.fuse([a, b]).sigmoid(), 0.25 * a.sigmoid() + 0.75 * b.sigmoid())
+
+
+def test_autocast_bfloat16_on_cpu():
+    model = build(fused_loss=dict(type='CrossEntropyLoss'))
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(inputs(), samples())
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        results = model.predict(inputs(), samples())
+    assert results[0].pred_sem_seg.shape == (32, 32)
+
+
+def test_members_that_disagree_are_refused():
+    with pytest.raises(ValueError, match='num_classes'):
+        build(members=[unet_member(3), segformer_member(4)])
+    with pytest.raises(ValueError, match='align_corners'):
+        build(members=[unet_member(),
+                       segformer_member(align_corners=True)])
+    with pytest.raises(ValueError, match='out_channels'):
+        build(members=[unet_member(2, out_channels=1, threshold=0.5),
+                       segformer_member(2)])
+
+
+def test_bad_arguments_are_named(tmp_path):
+    with pytest.raises(ValueError, match='weights has 3 entries'):
+        build(weights=[1, 1, 1])
+    with pytest.raises(ValueError, match='weights must be'):
+        build(weights=[-1, 2])
+    with pytest.raises(ValueError, match='freeze has 1'):
+        build(freeze=[True])
+    with pytest.raises(ValueError, match='at least 2 members'):
+        build(members=[unet_member()])
+    with pytest.raises(ValueError, match='fuse'):
+        build(fuse='max')
+    with pytest.raises(ValueError, match='learn_weights=True needs'):
+        build(learn_weights=True)
+    with pytest.raises(FileNotFoundError, match='member 1'):
+        build(members=[unet_member(), str(tmp_path / 'none.py')])
+
+
+def test_member_given_as_config_path_with_overrides(tmp_path):
+    path = tmp_path / 'member.py'
+    path.write_text(f'model = {unet_member()!r}\n')
+    model = build(members=[
+        dict(config=str(path), backbone=dict(base_channels=8),
+             decode_head=dict(in_channels=8, channels=8),
+             auxiliary_head=dict(in_channels=16)),
+        segformer_member()
+    ])
+    assert model.members[0].backbone.base_channels == 8

@@ -1,0 +1,49 @@
+"""UFormer through the tools: 2-process CPU dist_train, test.py with --tta."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from mmseg_ext.engine import safe_torch_load
+from tests.helpers import (UFORMER_DEMO_CONFIG, as_cli_options, free_port,
+                           run_tool, tiny_runtime_options)
+
+
+@pytest.fixture(scope='module')
+def trained_uformer(synthetic_root, tmp_path_factory):
+    """The demo UFormer, 2 iterations on 2 gloo processes."""
+    work_dir = str(tmp_path_factory.mktemp('uformer'))
+    proc = run_tool(
+        ['bash', 'tools/dist_train.sh', UFORMER_DEMO_CONFIG, '2',
+         '--work-dir', work_dir, '--cfg-options',
+         *as_cli_options(tiny_runtime_options(synthetic_root, 2, 2))],
+        PORT=str(free_port()))
+    return work_dir, proc.stdout + proc.stderr
+
+
+def test_dist_train_two_cpu_processes(trained_uformer):
+    work_dir, log = trained_uformer
+    assert 'backend=gloo, world_size=2, device=cpu' in log
+    for key in ('m0.decode.loss_ce', 'm0.aux.loss_ce', 'm1.decode.loss_ce'):
+        assert key in log
+    assert 'mIoU' in log
+    ckpt = safe_torch_load(osp.join(work_dir, 'iter_2.pth'))
+    keys = ckpt['state_dict']
+    assert any(k.startswith('members.0.backbone.') for k in keys)
+    assert any(k.startswith('members.1.decode_head.fusion_conv') for k in keys)
+    assert torch.equal(keys['fixed_weights'], torch.tensor([0.5, 0.5]))
+
+
+def test_test_tool_with_tta(trained_uformer, synthetic_root, tmp_path):
+    work_dir, _ = trained_uformer
+    run_tool([
+        'bash', '-c', '"$PYTHON" tools/test.py "$@"', '_',
+        UFORMER_DEMO_CONFIG, osp.join(work_dir, 'iter_2.pth'), '--tta',
+        '--work-dir', str(tmp_path), '--cfg-options',
+        f'test_dataloader.dataset.data_root={synthetic_root}'
+    ])
+    with open(tmp_path / 'test_report.json') as f:
+        report = json.load(f)
+    assert report['classes'] == ['background', 'obstacle']
+    assert 0.0 <= report['metrics']['mIoU'] <= 100.0
