@@ -2,14 +2,18 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+from torch import nn
 
 from mmseg_ext.engine.runner import DeviceAwareRunner
-from mmseg_ext.registry import RUNNERS
+from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.registry import MODELS, RUNNERS
 
-__all__ = ['add_common_args', 'load_config', 'build_runner']
+__all__ = ['add_common_args', 'load_config', 'build_runner', 'build_model']
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -64,3 +68,29 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' not in cfg:
         return DeviceAwareRunner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a config's model in its scope, as the runner would.
+
+    ``mmseg::`` parts are re-homed into the mmseg_ext scope
+    (:func:`adopt_mmseg_scope`), so mmseg_ext classes inside them resolve.
+
+    Args:
+        config (str): Config file path.
+        cfg_options (dict, optional): ``--cfg-options`` to merge.
+
+    Returns:
+        nn.Module: The model, weights initialised (``init_weights``).
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'Config file {config!r} does not exist.')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    adopt_mmseg_scope(cfg)
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmseg_ext')):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
