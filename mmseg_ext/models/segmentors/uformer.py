@@ -170,7 +170,8 @@ class UFormer(BaseSegmentor):
         init = self._initial_weights(weights, n)
         self.learn_weights = learn_weights
         if learn_weights:
-            self.weight_logits = nn.Parameter(init.log())
+            # a zero weight would be a -inf logit: optimisers turn it to nan
+            self.weight_logits = nn.Parameter(init.clamp_min(1e-6).log())
         else:
             self.register_buffer('fixed_weights', init)
 

@@ -331,3 +331,16 @@ def test_member_given_as_config_path_with_overrides(tmp_path):
         segformer_member()
     ])
     assert model.members[0].backbone.base_channels == 8
+
+
+def test_learnable_zero_weight_stays_finite():
+    model = build(weights=[0.0, 1.0], learn_weights=True,
+                  fused_loss=dict(type='CrossEntropyLoss'))
+    assert torch.isfinite(model.weight_logits).all()
+    assert model.weights[0] < 1e-5
+    optim = torch.optim.AdamW([model.weight_logits], lr=0.1,
+                              weight_decay=0.1)
+    model.train()
+    model.loss(inputs(), samples())['fused.loss_ce'].backward()
+    optim.step()
+    assert torch.isfinite(model.weight_logits).all()
