@@ -34,7 +34,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (get_state_dict, load_checkpoint,
-                                        save_checkpoint, weights_to_cpu)
+                                        weights_to_cpu)
 
 from mmseg_ext.cli.common import load_config
 from mmseg_ext.engine.scope import adopt_mmseg_scope
@@ -81,7 +81,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out',
         help=f'override config to write (default WORK_DIR/{OVERRIDE_NAME}); '
-        'the JSON of all candidates is written next to it')
+        'its checkpoint (.pth) and the JSON of all candidates are written '
+        'next to it')
     parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -262,7 +263,7 @@ def _write_outputs(args: argparse.Namespace, cfg: Config, model: UFormer,
         **result.to_dict(classes))
     with open(stem + '.json', 'w') as f:
         json.dump(report, f, indent=2)
-    save_checkpoint(
+    torch.save(
         dict(
             meta=dict(tuned_weights=report['best'], config=args.config),
             state_dict=tuned_state_dict(model, result.candidates[best])),
