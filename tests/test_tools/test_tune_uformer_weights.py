@@ -166,7 +166,9 @@ def test_uformer_checkpoint_gives_the_same_numbers(setup, tuned):
     with_ckpt = main([
         setup['config'], setup['ckpt'], '--split', 'test', '--step', '0.5',
         '--out',
-        osp.join(setup['tmp'], 'ckpt', 'w.py'), '--device', 'cpu'
+        osp.join(setup['tmp'], 'ckpt', 'w.py'), '--device', 'cpu',
+        '--work-dir',
+        osp.join(setup['tmp'], 'ckpt')
     ])
     assert with_ckpt.candidates == [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     for k, weights in enumerate(with_ckpt.candidates):
