@@ -37,6 +37,7 @@ from mmengine.runner.checkpoint import (get_state_dict, load_checkpoint,
                                         weights_to_cpu)
 
 from mmseg_ext.cli.common import load_config
+from mmseg_ext.engine.atomic_save import atomic_torch_save
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
     METRICS, WeightSearchResult, format_table, format_weights,
@@ -200,22 +201,23 @@ def override_text(config: str, out: str, weights: Sequence[float],
     return '\n'.join(lines) + '\n'
 
 
-def tuned_state_dict(model: UFormer, weights: Sequence[float]) -> dict:
-    """``model``'s state with fixed ``weights`` (as a config would set them).
+def tuned_state_dict(model: UFormer) -> dict:
+    """``model``'s members' state, for a config that fixes the weights.
+
+    UFormer's fixed weights are not part of its state (the config's
+    ``model.weights`` always win), and learned ``weight_logits`` are dropped
+    because the override config fixes the weights. The file matters when
+    the members came from ``member_checkpoints``: ``tools/test.py`` needs
+    one checkpoint of the whole UFormer.
 
     Args:
         model (UFormer): The evaluated model.
-        weights (Sequence[float]): One weight per member.
 
     Returns:
-        dict: A CPU state dict whose ``fixed_weights`` are ``weights``
-        normalised as UFormer normalises its config's (learned
-        ``weight_logits`` are dropped).
+        dict: A CPU state dict.
     """
     state = weights_to_cpu(get_state_dict(model))
     state.pop('weight_logits', None)
-    state['fixed_weights'] = UFormer._initial_weights(
-        weights, len(model.members))
     return state
 
 
@@ -263,10 +265,10 @@ def _write_outputs(args: argparse.Namespace, cfg: Config, model: UFormer,
         **result.to_dict(classes))
     with open(stem + '.json', 'w') as f:
         json.dump(report, f, indent=2)
-    torch.save(
+    atomic_torch_save(
         dict(
             meta=dict(tuned_weights=report['best'], config=args.config),
-            state_dict=tuned_state_dict(model, result.candidates[best])),
+            state_dict=tuned_state_dict(model)),
         stem + '.pth')
     return [out, stem + '.pth', stem + '.json']
 

@@ -16,7 +16,6 @@ It differs from mmengine's ``Runner`` in four places only:
   ``tools/test.py`` to pick up.
 """
 import copy
-import os
 import os.path as osp
 from typing import Dict, Optional, Union
 
@@ -30,6 +29,7 @@ from mmengine.runner import Runner
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mmseg_ext.engine.atomic_save import commit_part
 from mmseg_ext.engine.dist_utils import init_dist_auto
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODEL_WRAPPERS, RUNNERS
@@ -136,6 +136,4 @@ class DeviceAwareRunner(Runner):
         part = osp.join(out_dir, f'{filename}.part')
         super().save_checkpoint(out_dir, f'{filename}.part', **args)
         if self.rank == 0:  # mmengine writes the file on rank 0 only
-            with open(part, 'rb+') as f:
-                os.fsync(f.fileno())
-            os.replace(part, osp.join(out_dir, filename))
+            commit_part(part, osp.join(out_dir, filename))

@@ -173,7 +173,10 @@ class UFormer(BaseSegmentor):
             # a zero weight would be a -inf logit: optimisers turn it to nan
             self.weight_logits = nn.Parameter(init.clamp_min(1e-6).log())
         else:
-            self.register_buffer('fixed_weights', init)
+            # not persistent: the config's weights always win over those a
+            # checkpoint was trained with (so tuned weights can be tried on
+            # any UFormer checkpoint with --cfg-options model.weights=...)
+            self.register_buffer('fixed_weights', init, persistent=False)
 
         if fused_loss is None:
             self.fused_losses = None
