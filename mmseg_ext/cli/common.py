@@ -1,10 +1,12 @@
 """Helpers shared by mmseg_ext's ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import logging
 import os
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch import nn
@@ -92,5 +94,12 @@ def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmseg_ext')):
         model = MODELS.build(cfg.model)
-    model.init_weights()
+    # mmengine logs one INFO line per parameter while initialising
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model
