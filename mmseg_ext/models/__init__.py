@@ -1,1 +1,3 @@
+from . import decode_heads, losses, segmentors  # noqa: F401
+
 __all__ = []
