@@ -6,20 +6,25 @@ neural networks <https://arxiv.org/abs/1705.08790>`_ (CVPR 2018).
 
 For every scored row (a class of an image, or a class over the batch) the
 loss is the Lovász extension of the Jaccard loss of that class evaluated at
-the pixel errors ``m``: sort ``m`` in decreasing order, and take the dot
+the pixel errors ``m``: sort ``m`` in decreasing order and take the dot
 product with the discrete gradient of ``1 - IoU`` along that order (the
 paper's Algorithm 1). Errors are ``|[y == c] - p_c|`` for Lovász-Softmax
 (multi-class heads) and ``relu(1 - z * (2y - 1))`` for Lovász-hinge
 (one-channel binary heads, foreground = label 1).
 
-Here all rows are sorted at once: the errors become an (R, P) tensor and one
-``torch.sort(dim=1)`` orders every row. Ignored pixels get the error -1, so
-they sort after every counted pixel (errors are >= 0) and the prefix sums
-that the gradient of the Jaccard loss needs are those of the counted pixels
-alone; their error is then clamped to 0, so they add nothing to the loss and
-get a zero gradient.
+All rows are sorted at once: the errors form an (R, P) tensor and one
+``torch.sort(dim=1)`` orders every row. Each pixel of a row has an int8
+code: -1 (foreground), +1 (background) or 0 (ignored). Ignored pixels get
+the error -1, so they sort after every counted pixel (errors are >= 0) and
+the prefix counts that the Jaccard loss needs are those of the counted
+pixels. The derivative of an error w.r.t. the class probability (``|[y ==
+c] - p|``) or the logit (``1 + code * z``) is the code, 0 at ignored
+pixels, so forward and backward are fused in one autograd function that
+saves only the sort order and the gradient, sorts in place (the errors'
+bit patterns as integers: the same order, a faster sort) and reuses its
+buffers (on the CPU, fresh memory is what costs most after the sort).
 """
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.utils import is_list_of
@@ -30,40 +35,50 @@ from mmseg_ext.models.losses._utils import (SegLoss, check_choice,
                                             flatten_target, reduce_rows)
 from mmseg_ext.registry import MODELS
 
-__all__ = ['jaccard_curve', 'lovasz_grad', 'lovasz_loss', 'LovaszLoss']
+__all__ = ['lovasz_grad', 'lovasz_loss', 'LovaszLoss']
 
 ClassesType = Union[str, Sequence[int]]
+FG, IGNORED, BG = -1, 0, 1
+# The bit patterns of IEEE floats >= +0.0, read as signed integers of the
+# same width, are ordered like the floats, and negative floats (the ignored
+# pixels' -1) read as negative integers: sorting the integer view gives the
+# float sort's order, and integer sorts are faster.
+_SORT_KEY = {torch.float32: torch.int32, torch.float64: torch.int64}
 
 
-def jaccard_curve(fg_sorted: Tensor, num_fg: Tensor,
-                  dtype: torch.dtype) -> Tensor:
-    """Jaccard loss of the first ``i`` pixels in error order, per row.
+def _sorted_lovasz_grad(codes_sorted: Tensor, num_fg: Tensor,
+                        out: Tensor) -> Tensor:
+    """Gradient of the Lovász extension of the Jaccard loss, into ``out``.
 
-    With ``g`` foreground pixels in the row and ``c_i`` of them among the
-    first ``i``, the Jaccard loss of predicting those ``i`` pixels is
-    ``1 - (g - c_i) / (g + i - c_i) = i / (g + (i - c_i))``.
+    With ``g`` foreground pixels in a row, and ``c_i`` foreground and
+    ``b_i`` background pixels among its first ``i`` (all counted), the
+    Jaccard loss of predicting those ``i`` pixels is
+    ``J_i = 1 - (g - c_i) / (g + b_i) = i / (g + b_i)``, and the gradient is
+    ``J_i - J_(i-1)`` (>= 0).
 
     Args:
-        fg_sorted (Tensor): (R, P) bool foreground in decreasing error
-            order; pixels that do not count are False and last.
+        codes_sorted (Tensor): (R, P) codes (-1 foreground, +1 background,
+            0 ignored) in decreasing error order; ignored pixels last.
         num_fg (Tensor): (R,) foreground count ``g`` of each row.
-        dtype (torch.dtype): Floating type of the result; float64 is used
-            anyway for rows of 2**24 pixels or more (float32 counts stop
-            being exact there).
+        out (Tensor): (R, P) floating buffer for the result.
 
     Returns:
-        Tensor: (R, P); the union ``g + i - c_i`` is >= 1 from the first
-        pixel on (it is foreground, so ``g >= 1``, or not, so
-        ``i - c_i >= 1``).
+        Tensor: ``out``; its values at ignored pixels are meaningless.
     """
-    num_pixels = fg_sorted.shape[1]
-    if num_pixels >= 2**24:
-        dtype = torch.float64
-    union = torch.cumsum(fg_sorted.logical_not(), dim=1, dtype=dtype)
-    union.add_(num_fg.to(dtype).unsqueeze(1))
+    num_pixels = codes_sorted.shape[1]
+    # float32 counts are exact below 2**24
+    dtype = torch.float64 if num_pixels >= 2**24 else out.dtype
+    union = torch.empty(
+        codes_sorted.shape, dtype=dtype, device=codes_sorted.device)
+    union.copy_(codes_sorted).add_(1)  # 0 fg, 1 ignored, 2 bg
+    union[:, 0] += 2 * num_fg.to(dtype)
+    union.cumsum_(1)  # 2 * (g + b_i), >= 1 everywhere
     position = torch.arange(
-        1, num_pixels + 1, dtype=dtype, device=fg_sorted.device)
-    return union.reciprocal_().mul_(position)
+        2, 2 * num_pixels + 1, 2, dtype=dtype, device=union.device)
+    jaccard = torch.div(position, union, out=union)
+    out[:, :1] = jaccard[:, :1]
+    torch.sub(jaccard[:, 1:], jaccard[:, :-1], out=out[:, 1:])
+    return out
 
 
 def lovasz_grad(fg_sorted: Tensor,
@@ -72,64 +87,69 @@ def lovasz_grad(fg_sorted: Tensor,
     """Gradient of the Lovász extension of the Jaccard loss (Alg. 1).
 
     Args:
-        fg_sorted (Tensor): (R, P) bool foreground in decreasing error
-            order; pixels that do not count are False and last.
+        fg_sorted (Tensor): (R, P) bool foreground of counted pixels, in
+            decreasing error order.
         num_fg (Tensor): (R,) foreground count of each row.
         dtype (torch.dtype): Floating type of the result.
 
     Returns:
-        Tensor: (R, P); ``J_i - J_(i-1)`` with ``J`` from
-        :func:`jaccard_curve` (``J_0 = 0``).
+        Tensor: (R, P) ``J_i - J_(i-1)``, ``J_i`` the Jaccard loss of the
+        first ``i`` pixels (``J_0 = 0``).
     """
-    curve = jaccard_curve(fg_sorted, num_fg, dtype)
-    grad = torch.empty_like(curve)
-    grad[:, :1] = curve[:, :1]
-    torch.sub(curve[:, 1:], curve[:, :-1], out=grad[:, 1:])
-    return grad
+    codes = torch.where(fg_sorted, FG, BG).to(torch.int8)
+    out = torch.empty(codes.shape, dtype=dtype, device=codes.device)
+    return _sorted_lovasz_grad(codes, num_fg, out)
 
 
 class _LovaszExtension(torch.autograd.Function):
-    """Row-wise Lovász extension of the Jaccard loss: one batched sort.
+    """Row-wise Lovász loss of probabilities or logits: one batched sort.
 
-    ``forward(errors, fg, num_fg)`` with errors (R, P), >= 0 where pixels
-    count and < 0 (sorted last) where they do not, returns (R,) losses.
-    The gradient is ``lovasz_grad`` put back in pixel order; it is 0 at
-    pixels of negative error.
+    ``forward(x, codes, num_fg, hinge)``: ``x`` (R, P) holds the class's
+    probability (Lovász-Softmax) or the logit (``hinge``), ``codes`` (R, P)
+    the int8 pixel codes, ``num_fg`` (R,) the foreground counts. Returns
+    the (R,) losses; the gradient w.r.t. ``x`` is 0 at ignored pixels.
     """
 
     @staticmethod
-    def forward(ctx, errors: Tensor, fg: Tensor, num_fg: Tensor) -> Tensor:
-        errors_sorted, order = torch.sort(errors, dim=1, descending=True)
-        dtype = torch.promote_types(errors.dtype, torch.float32)
-        grad = lovasz_grad(fg.gather(1, order), num_fg, dtype)
-        grad.masked_fill_(errors_sorted < 0, 0)
+    def forward(ctx, x: Tensor, codes: Tensor, num_fg: Tensor,
+                hinge: bool) -> Tensor:
+        errors = torch.empty_like(x)
+        if hinge:
+            errors.copy_(codes).mul_(x).add_(1).relu_()
+        else:
+            errors.copy_(codes == FG).sub_(x).abs_()
+        errors.masked_fill_(codes == IGNORED, -1)
+        order = torch.empty(errors.shape, dtype=torch.long, device=x.device)
+        # sorted in place, as integers: ``errors`` holds the sorted errors
+        # from here on
+        keys = errors.view(_SORT_KEY[errors.dtype])
+        torch.sort(keys, dim=1, descending=True, out=(keys, order))
+        codes_sorted = codes.gather(1, order)
+        grad = _sorted_lovasz_grad(codes_sorted, num_fg,
+                                   torch.empty_like(errors))
+        errors.clamp_min_(0)
+        if hinge:  # the ReLU is flat where the error is 0
+            grad.mul_(errors > 0)
+        losses = errors.mul_(grad).sum(1)
+        # d error / d x is the code, 0 at ignored pixels. (For Lovász-Softmax
+        # an error of 0 means p = 0 or 1, where the softmax passes no
+        # gradient.)
+        grad.mul_(errors.copy_(codes_sorted))
         ctx.save_for_backward(order, grad)
-        ctx.dtype = errors.dtype
-        losses = torch.einsum('rp,rp->r', errors_sorted.to(dtype), grad)
-        return losses.to(errors.dtype)
+        # fresh memory costs more than keeping this buffer: the gradient
+        # w.r.t. x is scattered into it
+        ctx.spare = errors
+        return losses
 
     @staticmethod
-    def backward(ctx, grad_losses: Tensor):
+    def backward(ctx, grad_losses: Tensor) -> Tuple[Tensor, None, None, None]:
         order, grad = ctx.saved_tensors
-        grad_sorted = grad * grad_losses.to(grad.dtype).unsqueeze(1)
-        grad_errors = torch.empty_like(grad_sorted).scatter_(
-            1, order, grad_sorted)
-        return grad_errors.to(ctx.dtype), None, None
-
-
-def _lovasz_rows(errors: Tensor, fg: Tensor, num_fg: Tensor) -> Tensor:
-    """Lovász extension of each row's Jaccard loss at its errors.
-
-    Args:
-        errors (Tensor): (R, P) errors >= 0, -1 at pixels that do not count.
-        fg (Tensor): (R, P) bool foreground, False at pixels that do not
-            count.
-        num_fg (Tensor): (R,) foreground count of each row.
-
-    Returns:
-        Tensor: (R,) losses.
-    """
-    return _LovaszExtension.apply(errors, fg, num_fg)
+        # reuse the spare buffer once (a second backward gets a new one)
+        grad_x, ctx.spare = ctx.spare, None
+        if grad_x is None:
+            grad_x = torch.empty_like(grad)
+        grad_x.scatter_(1, order, grad)
+        return grad_x.mul_(grad_losses.unsqueeze(1)), None, None, None
 
 
 def _class_index(classes: Sequence[int], num_classes: int,
@@ -177,47 +197,54 @@ def lovasz_loss(pred: Tensor,
     """
     labels, valid = flatten_target(pred, target, ignore_index, weight)
     n, c = pred.shape[:2]
-    logits = pred.reshape(n, c, -1)
-    if c == 1:
-        fg = ((labels == 1) & valid).unsqueeze(1)
-        signs = fg.to(pred.dtype) * 2 - 1
-        errors = (1 - logits * signs).relu()
+    hinge = c == 1
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    x = pred.reshape(n, c, -1).to(dtype)
+    if not hinge:
+        x = x.softmax(dim=1)
+    labels = labels.masked_fill(~valid, -1)
+    if per_image:  # rows: (image, class)
+        labels, valid = labels.unsqueeze(1), valid.unsqueeze(1)
+    else:  # rows: classes over every pixel of the batch
+        x = x.transpose(0, 1).reshape(1, c, -1)
+        labels, valid = labels.view(1, 1, -1), valid.view(1, 1, -1)
+    if hinge:  # one row, label 1
+        is_fg = labels == 1
+        num_fg = is_fg.sum(-1)
     else:
-        probs = logits.softmax(dim=1)
-        fg = (labels.unsqueeze(1) == torch.arange(c, device=pred.device).view(
-            1, c, 1)) & valid.unsqueeze(1)
-        errors = torch.where(fg, 1 - probs, probs)
-    errors = errors.masked_fill(~valid.unsqueeze(1), -1)
-    counts = fg.sum(-1)
-    if not per_image:
-        # rows are classes over every pixel of the batch
-        errors = errors.transpose(0, 1).reshape(1, errors.shape[1], -1)
-        fg = fg.transpose(0, 1).reshape(1, fg.shape[1], -1)
-        counts = counts.sum(0, keepdim=True)
-    groups, k, num_pixels = errors.shape
+        is_fg = labels == torch.arange(c, device=pred.device).view(1, c, 1)
+        # foreground counts from the labels: (G, C), ignored ones dropped
+        num_fg = labels.new_zeros(labels.shape[0], c + 1).scatter_add_(
+            1,
+            torch.where(valid, labels, c).squeeze(1),
+            valid.long().squeeze(1))[:, :c]
+    codes = torch.where(is_fg, torch.tensor(FG, dtype=torch.int8),
+                        valid.to(torch.int8))
+    groups, k, num_pixels = x.shape
     if class_weight is not None:
         class_weight = class_weight.expand(groups, k)
-    if c > 1 and classes == 'present' and not bool((counts > 0).all()):
+    if not hinge and classes == 'present' and not bool((num_fg > 0).all()):
         # score only the rows of present classes: fewer rows to sort
-        rows = counts > 0
-        losses = errors.new_zeros(groups, k).masked_scatter(
-            rows, _lovasz_rows(errors[rows], fg[rows], counts[rows]))
+        rows = num_fg > 0
+        losses = x.new_zeros(groups, k).masked_scatter(
+            rows,
+            _LovaszExtension.apply(x[rows], codes[rows], num_fg[rows], hinge))
         if class_weight is not None:
             losses = losses * class_weight
-        return reduce_rows(losses.sum(1) / rows.sum(1).clamp_min(1), reduction)
-    if c > 1 and classes not in ('all', 'present'):
+        return reduce_rows(
+            losses.sum(1) / rows.sum(1).clamp_min(1), reduction).to(pred.dtype)
+    if not hinge and classes not in ('all', 'present'):
         index = _class_index(classes, k, pred.device)
-        errors, fg, counts = (
-            t.index_select(1, index) for t in (errors, fg, counts))
+        x, codes, num_fg = (
+            t.index_select(1, index) for t in (x, codes, num_fg))
         if class_weight is not None:
             class_weight = class_weight.index_select(1, index)
-    losses = _lovasz_rows(
-        errors.reshape(-1, num_pixels), fg.reshape(-1, num_pixels),
-        counts.reshape(-1)).view(groups, -1)
+    losses = _LovaszExtension.apply(
+        x.reshape(-1, num_pixels), codes.reshape(-1, num_pixels),
+        num_fg.reshape(-1), hinge).view(groups, -1)
     if class_weight is not None:
         losses = losses * class_weight
-    per_group = losses.mean(1)
-    return reduce_rows(per_group, reduction)
+    return reduce_rows(losses.mean(1), reduction).to(pred.dtype)
 
 
 @MODELS.register_module()

@@ -114,10 +114,12 @@ def tversky_loss(pred: Tensor,
     """
     labels, valid = flatten_target(pred, target, ignore_index, weight)
     n, c = pred.shape[:2]
-    logits = pred.reshape(n, c, -1)
-    pixel_weight = valid.to(pred.dtype)
+    # half-precision logits are summed over many pixels: in float32
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    logits = pred.reshape(n, c, -1).to(dtype)
+    pixel_weight = valid.to(dtype)
     if weight is not None:
-        pixel_weight = pixel_weight * weight.reshape(n, -1).to(pred.dtype)
+        pixel_weight = pixel_weight * weight.reshape(n, -1).to(dtype)
     tp, mass, gt = _soft_counts(logits, labels, pixel_weight)
     if not per_image:
         tp, mass, gt = (t.sum(0, keepdim=True) for t in (tp, mass, gt))
@@ -138,7 +140,7 @@ def tversky_loss(pred: Tensor,
         per_row = (losses * kept).sum(1) / kept.sum(1).clamp_min(1)
     else:
         per_row = losses.mean(1)
-    return reduce_rows(per_row, reduction)
+    return reduce_rows(per_row, reduction).to(pred.dtype)
 
 
 @MODELS.register_module()

@@ -55,3 +55,17 @@ def assert_zero_pixel_weight_is_ignoring(loss: Callable, seed: int) -> None:
     torch.testing.assert_close(
         loss(pred, target, weight=weight),
         loss(pred, target.masked_fill(weight == 0, 255)))
+
+
+def assert_half_precision_close(loss: Callable, channels: int) -> None:
+    """bfloat16 logits give the float32 loss of the same (rounded) logits,
+    in bfloat16, with a bfloat16 gradient."""
+    gen = torch.Generator().manual_seed(0)
+    pred = torch.randn(2, channels, 8, 8, generator=gen).bfloat16()
+    target = torch.randint(0, max(channels, 2), (2, 8, 8), generator=gen)
+    target[0, 0] = 255
+    value, grad = value_and_grad(loss, pred, target)
+    ref_value, ref_grad = value_and_grad(loss, pred.float(), target)
+    assert value.dtype == grad.dtype == torch.bfloat16
+    torch.testing.assert_close(value.float(), ref_value, rtol=1e-2, atol=0)
+    torch.testing.assert_close(grad.float(), ref_grad, rtol=2e-2, atol=1e-4)

@@ -5,8 +5,8 @@ from mmseg.models.losses import LovaszLoss as MMSegLovaszLoss
 
 from mmseg_ext.models.losses import LovaszLoss, lovasz_grad, lovasz_loss
 from tests.test_models.test_losses.checks import (
-    assert_ignored_pixels_inert, assert_same_value_and_grad,
-    assert_zero_pixel_weight_is_ignoring)
+    assert_half_precision_close, assert_ignored_pixels_inert,
+    assert_same_value_and_grad, assert_zero_pixel_weight_is_ignoring)
 
 
 def _lovasz_by_hand(errors, fg):
@@ -283,3 +283,8 @@ def test_bad_inputs_raise_value_error_naming_them():
         LovaszLoss(loss_type='multi_class')(pred[:, :1], target)
     with pytest.raises(ValueError, match='target'):
         LovaszLoss()(pred[:, :1], target + 2)
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_bfloat16_logits_are_computed_in_float32(channels):
+    assert_half_precision_close(LovaszLoss(), channels)

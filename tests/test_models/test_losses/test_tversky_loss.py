@@ -9,8 +9,8 @@ from mmseg.models.losses import TverskyLoss as MMSegTverskyLoss
 
 from mmseg_ext.models.losses import TverskyLoss, tversky_loss
 from tests.test_models.test_losses.checks import (
-    assert_ignored_pixels_inert, assert_same_value_and_grad,
-    assert_zero_pixel_weight_is_ignoring)
+    assert_half_precision_close, assert_ignored_pixels_inert,
+    assert_same_value_and_grad, assert_zero_pixel_weight_is_ignoring)
 
 
 def _logits(probs):
@@ -217,3 +217,8 @@ def test_bad_inputs_raise_value_error_naming_them():
         TverskyLoss()(HALF, LABELS[:, :1])
     with pytest.raises(ValueError, match='reduction_override'):
         TverskyLoss()(HALF, LABELS, reduction_override='avg')
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_bfloat16_logits_are_computed_in_float32(channels):
+    assert_half_precision_close(TverskyLoss(), channels)
