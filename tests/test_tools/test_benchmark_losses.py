@@ -8,7 +8,8 @@ ROWS = [
     'cross-entropy (mmseg)', 'TverskyLoss, mmseg', 'TverskyLoss, mmseg_ext',
     'LovaszLoss per image, mmseg', 'LovaszLoss per image, mmseg_ext',
     'torch.sort floor, per image', 'LovaszLoss batch, mmseg',
-    'LovaszLoss batch, mmseg_ext', 'torch.sort floor, batch'
+    'int32-view sort, per image', 'LovaszLoss batch, mmseg_ext',
+    'torch.sort floor, batch', 'int32-view sort, batch'
 ]
 
 
@@ -27,6 +28,7 @@ def test_prints_every_row_and_target(capsys):
                    'Lovasz per image ours / sort floor',
                    'Lovasz batch ours / sort floor'):
         assert target in out
+    assert out.count('(information)') == 2
 
 
 def test_inputs_have_segments_and_ignored_pixels():
