@@ -16,7 +16,7 @@ segmentation <https://arxiv.org/abs/1810.07842>`_, Eq. 4):
 (4/3 in its experiments): ``gamma > 1`` raises the loss of classes that are
 already well segmented less than that of the hard ones.
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -30,7 +30,8 @@ from mmseg_ext.registry import MODELS
 __all__ = ['tversky_loss', 'TverskyLoss']
 
 
-def _soft_counts(pred: Tensor, labels: Tensor, weight: Tensor):
+def _soft_counts(pred: Tensor, labels: Tensor,
+                 weight: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """Per image and class: soft TP, predicted mass and target mass.
 
     Args:
@@ -129,8 +130,12 @@ def tversky_loss(pred: Tensor,
                                         torch.ones_like(denominator))
     losses = 1 - torch.where(nonzero, index, torch.ones_like(index))
     if gamma != 1:
+        # x ** (1 / gamma) has an infinite slope at 0 for gamma > 1: the
+        # base is kept >= eps, and a perfect score stays exactly 0
         eps = torch.finfo(losses.dtype).eps
-        losses = losses.clamp_min(eps).pow(1.0 / gamma)
+        losses = torch.where(losses > 0,
+                             losses.clamp_min(eps).pow(1.0 / gamma),
+                             torch.zeros_like(losses))
     if class_weight is not None:
         losses = losses * class_weight
     if skip_absent_classes:

@@ -213,6 +213,17 @@ def test_all_ignored_image_scores_zero_and_no_gradient():
     assert bool((pred.grad[0] == 0).all())
 
 
+@pytest.mark.parametrize('channels', [1, 3])
+@pytest.mark.parametrize('per_image', [True, False])
+def test_a_batch_of_ignored_pixels_gives_zero(channels, per_image):
+    pred = torch.randn(2, channels, 3, 3, requires_grad=True)
+    target = torch.full((2, 3, 3), 255)
+    loss = LovaszLoss(per_image=per_image)(pred, target)
+    assert loss.item() == 0
+    loss.backward()
+    assert bool((pred.grad == 0).all())
+
+
 def test_batch_mode_is_one_image_made_of_the_batch():
     torch.manual_seed(8)
     pred = torch.randn(2, 3, 4, 5, dtype=torch.float64)

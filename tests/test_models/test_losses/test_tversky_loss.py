@@ -113,6 +113,19 @@ def test_ignored_pixels_change_neither_loss_nor_gradient(channels, per_image):
         TverskyLoss(per_image=per_image, gamma=1.5), channels, seed=3)
 
 
+@pytest.mark.parametrize('channels', [1, 3])
+def test_a_batch_of_ignored_pixels_gives_finite_values(channels):
+    # no pixel counts: TI = smooth / smooth = 1, the loss is 0 (with
+    # smooth=0 the 0/0 is taken as a perfect score too)
+    pred = torch.randn(2, channels, 3, 3, requires_grad=True)
+    target = torch.full((2, 3, 3), 255)
+    for smooth in (1.0, 0.0):
+        loss = TverskyLoss(smooth=smooth, gamma=2.0)(pred, target)
+        assert loss.item() == 0
+        loss.backward()
+        assert bool((pred.grad == 0).all())
+
+
 def test_pixel_weight_zero_is_like_ignoring():
     assert_zero_pixel_weight_is_ignoring(TverskyLoss(), seed=4)
 
