@@ -1,9 +1,11 @@
 """Re-weight a model's losses at an iteration: CE first, then Lovász.
 
-Berman et al. (CVPR 2018, https://arxiv.org/abs/1705.08790) train with
-cross-entropy first and optimise the Lovász loss for the last part of the
-training. :class:`LossScheduleHook` does that for any decode head: it sets
-the ``loss_weight`` of the loss modules it names when the iteration comes.
+The Lovász-Softmax authors (Berman et al., CVPR 2018,
+https://arxiv.org/abs/1705.08790) suggest "optimizing with cross-entropy
+first and finetuning with our loss, or combining the two losses" (FAQ of
+github.com/bermanmaxim/LovaszSoftmax). :class:`LossScheduleHook` does the
+first for any decode head: it sets the ``loss_weight`` of the loss modules
+it names when the iteration comes.
 """
 import math
 from typing import Dict, List, Optional, Tuple

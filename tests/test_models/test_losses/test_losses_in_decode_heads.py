@@ -1,13 +1,18 @@
 """Both losses inside mmseg decode heads: built by scope, reported by name,
 and a tiny head trained a few iterations lowers each of them."""
+import os.path as osp
+
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from torch import nn
 
 from mmseg_ext.models.losses import LovaszLoss, TverskyLoss
-from mmseg_ext.registry import MODELS
+from mmseg_ext.registry import HOOKS, MODELS
+from tests.helpers import REPO
 
 CE = dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_ce')
 
@@ -104,3 +109,31 @@ def test_binary_lovasz_and_tversky_with_sigmoid_ce():
         history[0]) == {'loss_ce', 'loss_lovasz', 'loss_tversky', 'acc_seg'}
     total = [sum(v for k, v in h.items() if k != 'acc_seg') for h in history]
     assert total[-1] < total[0]
+
+
+@pytest.mark.parametrize('fragment, variable, names', [
+    ('lovasz.py', 'loss_lovasz', ['loss_lovasz']),
+    ('tversky.py', 'loss_tversky', ['loss_tversky']),
+    ('ce_lovasz.py', 'loss_ce_lovasz', ['loss_ce', 'loss_lovasz']),
+    ('ce_then_lovasz.py', 'loss_ce_then_lovasz', ['loss_ce', 'loss_lovasz']),
+])
+def test_config_fragments_build_decode_head_losses(fragment, variable, names):
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'losses', fragment))
+    head = _head(cfg[variable])
+    losses = head.loss_decode
+    losses = list(losses) if isinstance(losses, nn.ModuleList) else [losses]
+    assert [loss.loss_name for loss in losses] == names
+    history = _train(head, steps=2)
+    assert set(history[0]) == {*names, 'acc_seg'}
+    if fragment == 'ce_then_lovasz.py':
+        # Lovász is off until the hook switches it on
+        assert [loss.loss_weight for loss in losses] == [1.0, 0.0]
+        assert history[0]['loss_lovasz'] == 0
+        with DefaultScope.overwrite_default_scope('mmseg_ext'):
+            hook = HOOKS.build(cfg.ce_then_lovasz_hook)
+        assert hook.switch_ratio == 0.8
+        assert hook.loss_weights == {
+            'decode_head.loss_ce': 0.0,
+            'decode_head.loss_lovasz': 1.0
+        }
