@@ -84,3 +84,18 @@ def test_unknown_type_error_names_it():
     with DefaultScope.overwrite_default_scope('mmseg_ext'):
         with pytest.raises(KeyError, match='NoSuchHead'):
             ext_registry.MODELS.build(dict(type='NoSuchHead'))
+
+
+@pytest.mark.parametrize('name', ['TverskyLoss', 'LovaszLoss'])
+def test_our_losses_win_in_scope_and_mmseg_prefix_reaches_upstream(name):
+    import mmseg.models.losses as mmseg_losses
+
+    import mmseg_ext.models.losses as ext_losses
+    cfg = dict(per_image=True) if name == 'LovaszLoss' else {}
+    with DefaultScope.overwrite_default_scope('mmseg_ext'):
+        ours = ext_registry.MODELS.build(dict(type=name))
+        upstream = ext_registry.MODELS.build(dict(type=f'mmseg.{name}', **cfg))
+    assert type(ours) is getattr(ext_losses, name)
+    assert type(upstream) is getattr(mmseg_losses, name)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        assert MMSEG_MODELS.get(name) is getattr(mmseg_losses, name)

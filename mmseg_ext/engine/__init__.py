@@ -1,5 +1,6 @@
 from .dist_utils import (init_dist_auto, launcher_env, resolve_dist_backend,
                          shutdown_dist)
+from .hooks import LossScheduleHook
 from .runner import DeviceAwareRunner
 from .safe_checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                               install_safe_checkpoint_loader, safe_loading,
@@ -12,5 +13,5 @@ __all__ = [
     'DeviceAwareRunner', 'adopt_mmseg_scope', 'init_dist_auto',
     'launcher_env', 'resolve_dist_backend', 'shutdown_dist', 'SAFE_GLOBALS',
     'UnsafeCheckpointError', 'install_safe_checkpoint_loader',
-    'safe_loading', 'safe_torch_load'
+    'safe_loading', 'safe_torch_load', 'LossScheduleHook'
 ]

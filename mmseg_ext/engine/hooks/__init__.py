@@ -1,0 +1,3 @@
+from .loss_schedule_hook import LossScheduleHook
+
+__all__ = ['LossScheduleHook']

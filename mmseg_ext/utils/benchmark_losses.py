@@ -1,0 +1,246 @@
+"""Time mmseg_ext's losses against mmseg's: forward + backward, medians.
+
+The logic of ``tools/analysis_tools/benchmark_losses.py``. On each device
+(the CPU, and CUDA when present) it times, on the same logits and labels:
+cross-entropy, mmseg's and our TverskyLoss, mmseg's and our LovaszLoss (per
+image, and over the batch), and the floor of an exact Lovász loss: one bare
+``torch.sort`` of the error tensor it sorts (forward only). It also times
+the sort of that tensor's int32 bit patterns, which our LovaszLoss runs
+(the same order as the float sort).
+"""
+import argparse
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmseg.models import losses as mmseg_losses
+from torch import Tensor
+
+from mmseg_ext.models.losses import LovaszLoss, TverskyLoss
+
+__all__ = ['make_inputs', 'time_call', 'loss_cases', 'run', 'main']
+
+IGNORE_INDEX = 255
+# the floor of each Lovász mode: one torch.sort of its error tensor; and the
+# sort of the same tensor's int32 bit patterns, which mmseg_ext's LovaszLoss
+# runs (the same order, a faster sort)
+FLOORS = {
+    'per image': 'torch.sort floor, per image',
+    'batch': 'torch.sort floor, batch',
+}
+INT_SORTS = {
+    'per image': 'int32-view sort, per image',
+    'batch': 'int32-view sort, batch',
+}
+
+
+def make_inputs(shape: Sequence[int],
+                num_classes: int,
+                ignore_ratio: float = 0.05,
+                device: str = 'cpu',
+                seed: int = 0) -> Dict[str, Tensor]:
+    """Logits (N, C, H, W) and blocky labels (N, H, W) with ignored pixels.
+
+    Labels are constant over 8x8 blocks (segments, not noise); a fraction
+    ``ignore_ratio`` of the pixels is set to 255.
+    """
+    n, h, w = shape
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, num_classes, h, w, generator=gen)
+    coarse = torch.randint(
+        0, num_classes, (n, 1, -(-h // 8), -(-w // 8)), generator=gen)
+    labels = F.interpolate(
+        coarse.float(), scale_factor=8.0, mode='nearest')[:, 0, :h, :w].long()
+    labels[torch.rand(n, h, w, generator=gen) < ignore_ratio] = IGNORE_INDEX
+    return dict(logits=logits.to(device), labels=labels.to(device))
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn: Callable[[], None], device: str, repeats: int,
+              warmup: int) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _errors(logits: Tensor, labels: Tensor, per_image: bool) -> Tensor:
+    """The (rows, pixels) error tensor that the Lovász-Softmax sorts:
+    ``|[y == c] - p_c|``, -1 at ignored pixels."""
+    n, c = logits.shape[:2]
+    probs = logits.detach().softmax(1).reshape(n, c, -1)
+    labels = labels.reshape(n, 1, -1)
+    fg = labels == torch.arange(c, device=labels.device).view(1, c, 1)
+    errors = torch.where(fg, 1 - probs, probs)
+    errors.masked_fill_(labels == IGNORE_INDEX, -1)
+    if per_image:
+        return errors.reshape(n * c, -1)
+    return errors.transpose(0, 1).reshape(c, -1)
+
+
+def loss_cases(inputs: Dict[str, Tensor]) -> Dict[str, Callable[[], None]]:
+    """The timed calls, by row name, in the order printed."""
+    logits = inputs['logits'].clone().requires_grad_()
+    labels = inputs['labels']
+
+    def backward(loss: torch.nn.Module) -> Callable[[], None]:
+
+        def call() -> None:
+            logits.grad = None
+            loss(logits, labels, ignore_index=IGNORE_INDEX).backward()
+
+        return call
+
+    def sort(per_image: bool, as_int32: bool = False) -> Callable[[], None]:
+        errors = _errors(logits, labels, per_image)
+        if as_int32:
+            errors = errors.view(torch.int32)
+        return lambda: torch.sort(errors, dim=1, descending=True)
+
+    return {
+        'cross-entropy (mmseg)':
+        backward(mmseg_losses.CrossEntropyLoss()),
+        'TverskyLoss, mmseg':
+        backward(mmseg_losses.TverskyLoss()),
+        'TverskyLoss, mmseg_ext':
+        backward(TverskyLoss()),
+        'LovaszLoss per image, mmseg':
+        backward(mmseg_losses.LovaszLoss(per_image=True)),
+        'LovaszLoss per image, mmseg_ext':
+        backward(LovaszLoss(per_image=True)),
+        FLOORS['per image']:
+        sort(per_image=True),
+        INT_SORTS['per image']:
+        sort(per_image=True, as_int32=True),
+        'LovaszLoss batch, mmseg':
+        backward(mmseg_losses.LovaszLoss(per_image=False, reduction='none')),
+        'LovaszLoss batch, mmseg_ext':
+        backward(LovaszLoss(per_image=False)),
+        FLOORS['batch']:
+        sort(per_image=False),
+        INT_SORTS['batch']:
+        sort(per_image=False, as_int32=True),
+    }
+
+
+def _targets(ms: Dict[str, float], device: str) -> List[str]:
+    """The issue's targets, measured: ratio, target, met or not."""
+
+    def line(what: str, value: float, target: str, met: bool) -> str:
+        return (f'{what}: {value:.2f}x (target {target}) '
+                f'{"met" if met else "MISSED"}')
+
+    ce = ms['cross-entropy (mmseg)']
+    ours_t, mmseg_t = (ms['TverskyLoss, mmseg_ext'], ms['TverskyLoss, mmseg'])
+    ours_l, mmseg_l = (ms['LovaszLoss per image, mmseg_ext'],
+                       ms['LovaszLoss per image, mmseg'])
+    lovasz_speedup = 5.0 if device.startswith('cuda') else 1.5
+    lines = [
+        line('Tversky ours / CE', ours_t / ce, '<= 2', ours_t <= 2 * ce),
+        line('Tversky mmseg / ours', mmseg_t / ours_t, '>= 3', mmseg_t
+             >= 3 * ours_t),
+        line('Lovasz per image mmseg / ours', mmseg_l / ours_l,
+             f'>= {lovasz_speedup:g}', mmseg_l >= lovasz_speedup * ours_l),
+    ]
+    for mode, floor in FLOORS.items():
+        ours = ms[f'LovaszLoss {mode}, mmseg_ext']
+        lines.append(
+            line(f'Lovasz {mode} ours / sort floor', ours / ms[floor],
+                 '<= 1.3', ours <= 1.3 * ms[floor]))
+    lines += [
+        f'(information) Lovasz {mode} ours / the int32-view sort it runs: '
+        f'{ms[f"LovaszLoss {mode}, mmseg_ext"] / ms[INT_SORTS[mode]]:.2f}x'
+        for mode in INT_SORTS
+    ]
+    return lines
+
+
+def run(shape: Sequence[int],
+        num_classes: int,
+        repeats: int,
+        warmup: int = 2,
+        devices: Optional[Sequence[str]] = None,
+        ignore_ratio: float = 0.05) -> str:
+    """Time every case on every device; return the printed report."""
+    if devices is None:
+        devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    n, h, w = shape
+    out = [
+        (f'logits ({n}, {num_classes}, {h}, {w}), {ignore_ratio:.0%} ignored '
+         'pixels, forward + backward (the sort floors: forward only), '
+         f'median of {repeats} after {warmup} warm-up, '
+         f'torch {torch.__version__}, {torch.get_num_threads()} CPU threads')
+    ]
+    for device in devices:
+        inputs = make_inputs(shape, num_classes, ignore_ratio, device)
+        ms = {
+            name: time_call(call, device, repeats, warmup)
+            for name, call in loss_cases(inputs).items()
+        }
+        ce = ms['cross-entropy (mmseg)']
+        name = (
+            torch.cuda.get_device_name(device)
+            if device.startswith('cuda') else 'cpu')
+        out += [
+            '', f'device: {name}', '| loss | median ms | x CE |',
+            '|---|---:|---:|'
+        ]
+        out += [f'| {k} | {v:.1f} | {v / ce:.2f} |' for k, v in ms.items()]
+        out += [''] + _targets(ms, device)
+    return '\n'.join(out)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line options of the benchmark."""
+    parser = argparse.ArgumentParser(
+        description='Forward+backward time of CE, Tversky and Lovász losses '
+        '(mmseg vs mmseg_ext)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=3,
+        default=[4, 256, 256],
+        metavar=('N', 'H', 'W'),
+        help='batch size and label size (default: 4 256 256)')
+    parser.add_argument(
+        '--classes', type=int, default=19, help='channels C (default: 19)')
+    parser.add_argument(
+        '--repeats', type=int, default=10, help='timed runs (default: 10)')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed runs (default: 2)')
+    parser.add_argument(
+        '--ignore-ratio',
+        type=float,
+        default=0.05,
+        help='fraction of pixels labelled 255 (default: 0.05)')
+    parser.add_argument(
+        '--device',
+        choices=['auto', 'cpu', 'cuda'],
+        default='auto',
+        help='auto: the CPU, and CUDA when present')
+    args = parser.parse_args(argv)
+    if args.classes < 2 or args.repeats < 1 or min(args.shape) < 1:
+        parser.error('--classes must be >= 2, --repeats and --shape >= 1')
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Print the benchmark table and the issue's targets."""
+    args = parse_args(argv)
+    devices = None if args.device == 'auto' else [args.device]
+    print(
+        run(args.shape, args.classes, args.repeats, args.warmup, devices,
+            args.ignore_ratio))
