@@ -9,8 +9,6 @@ the sort of that tensor's int32 bit patterns, which our LovaszLoss runs
 (the same order as the float sort).
 """
 import argparse
-import statistics
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -19,8 +17,9 @@ from mmseg.models import losses as mmseg_losses
 from torch import Tensor
 
 from mmseg_ext.models.losses import LovaszLoss, TverskyLoss
+from mmseg_ext.utils.timing import median_time
 
-__all__ = ['make_inputs', 'time_call', 'loss_cases', 'run', 'main']
+__all__ = ['make_inputs', 'loss_cases', 'run', 'main']
 
 IGNORE_INDEX = 255
 # the floor of each Lovász mode: one torch.sort of its error tensor; and the
@@ -55,26 +54,6 @@ def make_inputs(shape: Sequence[int],
         coarse.float(), scale_factor=8.0, mode='nearest')[:, 0, :h, :w].long()
     labels[torch.rand(n, h, w, generator=gen) < ignore_ratio] = IGNORE_INDEX
     return dict(logits=logits.to(device), labels=labels.to(device))
-
-
-def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize(device)
-
-
-def time_call(fn: Callable[[], None], device: str, repeats: int,
-              warmup: int) -> float:
-    """Median wall time of ``fn`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def _errors(logits: Tensor, labels: Tensor, per_image: bool) -> Tensor:
@@ -187,7 +166,8 @@ def run(shape: Sequence[int],
     for device in devices:
         inputs = make_inputs(shape, num_classes, ignore_ratio, device)
         ms = {
-            name: time_call(call, device, repeats, warmup)
+            name: 1e3 * median_time(call, torch.device(device), repeats,
+                                     warmup)
             for name, call in loss_cases(inputs).items()
         }
         ce = ms['cross-entropy (mmseg)']

@@ -6,43 +6,16 @@ preprocessing, no second copy of the batch). Every model is timed on the same
 preprocessed batch, so preprocessing is in none of the numbers.
 """
 import copy
-import statistics
-import time
-from typing import Callable, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from torch import nn
 
-__all__ = ['median_time', 'fake_batch', 'benchmark_uformer', 'format_rows']
+from .timing import median_time
 
-
-def median_time(fn: Callable[[], object], device: torch.device,
-                repeats: int, warmup: int) -> float:
-    """Median wall time of ``fn()`` in seconds (CUDA-synchronised).
-
-    Args:
-        fn: The work to time.
-        device: Where it runs; CUDA is synchronised around each call.
-        repeats: Timed calls (>= 1).
-        warmup: Untimed calls first.
-
-    Returns:
-        float: The median of ``repeats`` timings.
-    """
-    sync = (torch.cuda.synchronize
-            if device.type == 'cuda' else (lambda: None))
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+__all__ = ['fake_batch', 'benchmark_uformer', 'format_rows']
 
 
 def fake_batch(shape: Sequence[int], num_classes: int,
