@@ -56,7 +56,11 @@ def main(argv: Optional[List[str]] = None) -> str:
         if device == 'cpu':
             name = f'cpu ({torch.get_num_threads()} threads)'
         tables.append(format_rows(rows, name))
-    header = (f'{args.config}, batch {tuple(args.shape)}, median of '
+    options = ''
+    if args.cfg_options:
+        options = ' with ' + ' '.join(
+            f'{k}={v}' for k, v in args.cfg_options.items())
+    header = (f'{args.config}{options}, batch {tuple(args.shape)}, median of '
               f'{args.repeats} (after {args.warmup} warm-up), torch '
               f'{torch.__version__}')
     text = header + '\n\n' + '\n\n'.join(tables)
