@@ -1,6 +1,6 @@
 """A mmengine ``Runner`` that trains distributed on CPU (gloo) and GPU (nccl).
 
-It differs from mmengine's ``Runner`` in four places only:
+It differs from mmengine's ``Runner`` in five places only:
 
 * :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
   in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
@@ -11,6 +11,10 @@ It differs from mmengine's ``Runner`` in four places only:
 * :meth:`wrap_model` wraps the model in DDP **without** ``device_ids`` when the
   model lives on the CPU, after reverting SyncBN to BN (SyncBN needs CUDA);
   on CUDA it is mmengine's one-GPU-per-process DDP with SyncBN unchanged;
+* :meth:`register_hooks` adds mmengine's ``SyncBuffersHook`` under CPU DDP,
+  and :meth:`save_checkpoint` averages the buffers first there too: without
+  SyncBN each rank's BN statistics drift apart, and validation during
+  training would not score the model that the checkpoint holds;
 * :meth:`save_checkpoint` writes to ``<name>.part`` and renames, so a crash
   mid-write never leaves a truncated ``iter_N.pth`` for ``--resume`` or
   ``tools/test.py`` to pick up.
@@ -20,7 +24,8 @@ import os.path as osp
 from typing import Dict, Optional, Union
 
 import torch
-from mmengine.dist import is_distributed
+from mmengine.dist import all_reduce_params, is_distributed
+from mmengine.hooks import SyncBuffersHook
 from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
@@ -95,6 +100,11 @@ class DeviceAwareRunner(Runner):
             'and DDP gets no device_ids.',
             logger='current')
         model = revert_sync_batchnorm(model.to('cpu'))
+        # each rank's BN now keeps its own running statistics: they are
+        # averaged before every validation and every checkpoint (see
+        # register_hooks and save_checkpoint), so validation during training
+        # and tools/test.py on the saved checkpoint see the same model
+        self._cpu_ddp = True
         if model_wrapper_cfg is None:
             return MMDistributedDataParallel(
                 module=model,
@@ -104,6 +114,20 @@ class DeviceAwareRunner(Runner):
         cfg = dict(model_wrapper_cfg)
         cfg.setdefault('type', 'MMDistributedDataParallel')
         return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))
+
+    def register_hooks(self,
+                       default_hooks: Optional[Dict] = None,
+                       custom_hooks: Optional[list] = None) -> None:
+        """mmengine's hooks, plus ``SyncBuffersHook`` under CPU DDP.
+
+        Args:
+            default_hooks (dict, optional): The config's ``default_hooks``.
+            custom_hooks (list, optional): The config's ``custom_hooks``.
+        """
+        super().register_hooks(default_hooks, custom_hooks)
+        if getattr(self, '_cpu_ddp', False) and not any(
+                isinstance(h, SyncBuffersHook) for h in self.hooks):
+            self.register_hook(SyncBuffersHook())
 
     def save_checkpoint(self,
                         out_dir: str,
@@ -122,6 +146,10 @@ class DeviceAwareRunner(Runner):
         written by mmengine directly. Arguments are mmengine's
         :meth:`~mmengine.runner.Runner.save_checkpoint` ones.
         """
+        if getattr(self, '_cpu_ddp', False):
+            # every rank calls save_checkpoint: average the BN statistics so
+            # the file holds what validation sees (mmengine writes rank 0's)
+            all_reduce_params(self.model.buffers(), op='mean')
         args = dict(
             file_client_args=file_client_args,
             save_optimizer=save_optimizer,
