@@ -109,9 +109,11 @@ class LossScheduleHook(Hook):
         for key in self.loss_weights:
             hits = [(p, m) for p, m in losses if m.loss_name == key]
             if not hits and '.' in key:
+                # the module path must contain the prefix's components:
+                # 'decode_head.loss_ce' also names members.0.decode_head's
                 prefix, name = key.rsplit('.', 1)
-                hits = [(p, m) for p, m in losses if m.loss_name == name and (
-                    p == prefix or p.startswith(prefix + '.'))]
+                hits = [(p, m) for p, m in losses if m.loss_name == name
+                        and f'.{prefix}.' in f'.{p}.']
             if not hits:
                 known = ', '.join(f'{p}.{m.loss_name}'
                                   for p, m in losses) or 'none'

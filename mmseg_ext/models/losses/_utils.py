@@ -199,7 +199,8 @@ class SegLoss(nn.Module):
         elif ignore_index is None:
             ignore_index = 255
         if self.loss_weight == 0:
-            return pred.sum() * 0
+            # (pred * 0).sum(): pred.sum() * 0 is nan once fp16 sums overflow
+            return (pred * 0).sum()
         return self.loss_weight * self.compute(
             pred,
             target,

@@ -27,7 +27,7 @@ buffers (on the CPU, fresh memory is what costs most after the sort).
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.utils import is_list_of
+from mmengine.utils import is_seq_of
 from torch import Tensor
 
 from mmseg_ext.models.losses._utils import (SegLoss, check_choice,
@@ -292,9 +292,10 @@ class LovaszLoss(SegLoss):
             reduction=reduction,
             loss_name=loss_name)
         if not (classes in ('all', 'present') or
-                (is_list_of(classes, int) and len(classes) > 0)):
+                (is_seq_of(classes, int) and not isinstance(classes, str)
+                 and len(classes) > 0)):
             raise ValueError("classes must be 'all', 'present' or a "
-                             f'non-empty list of ints, got {classes!r}')
+                             f'non-empty sequence of ints, got {classes!r}')
         check_choice('per_image', per_image, (True, False))
         check_choice('loss_type', loss_type, (None, 'multi_class', 'binary'))
         self.classes: Union[str, List[int]] = (

@@ -13,8 +13,16 @@ segmentation <https://arxiv.org/abs/1810.07842>`_, Eq. 4):
     FTL = (1 - TI) ** (1 / gamma)
 
 ``gamma=1`` is the plain Tversky loss; the paper uses ``gamma`` in [1, 3]
-(4/3 in its experiments): ``gamma > 1`` raises the loss of classes that are
-already well segmented less than that of the hard ones.
+(4/3 in its experiments). With this ``1 / gamma`` exponent, ``gamma > 1``
+raises every class's loss, and steepens it where ``1 - TI`` is small (the
+slope of ``x ** 0.75`` is 1.33 at ``x = 0.1`` and 0.77 at ``x = 0.9``): the
+gradient grows for classes that are already nearly right. Some follow-ups
+write ``(1 - TI) ** gamma`` instead; for that convention pass
+``gamma = 1 / gamma'``.
+
+A label ``ignore_index`` in ``[0, C)`` is a class: its pixels are left out
+and its term counts as 0 in the mean over the ``C`` classes, as in mmseg's
+TverskyLoss.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -138,8 +146,15 @@ def tversky_loss(pred: Tensor,
                              torch.zeros_like(losses))
     if class_weight is not None:
         losses = losses * class_weight
+    ignored_class = ignore_index is not None and 0 <= ignore_index < c
+    if ignored_class:
+        # mmseg's convention: the ignored class adds 0 to the mean over C
+        losses = losses.index_fill(1, losses.new_tensor(
+            [ignore_index], dtype=torch.long), 0.0)
     if skip_absent_classes:
         kept = (gt > 0) | _predicted(logits, valid)
+        if ignored_class:
+            kept[:, ignore_index] = False
         if not per_image:
             kept = kept.any(0, keepdim=True)
         per_row = (losses * kept).sum(1) / kept.sum(1).clamp_min(1)

@@ -105,6 +105,27 @@ def test_module_path_keys_scope_the_switch_to_one_head():
     }
 
 
+def test_prefix_keys_reach_the_heads_of_ensemble_members():
+    """A UFormer's heads live at members.<i>.decode_head."""
+    ensemble = nn.Module()
+    ensemble.members = nn.ModuleList([_model(), _model()])
+    hook = LossScheduleHook(
+        switch_iter=1,
+        loss_weights={
+            'decode_head.loss_ce': 0.0,
+            'members.1.decode_head.loss_lovasz': 1.0
+        })
+    seen = _run(hook, _runner(model=ensemble), range(2))
+    assert seen[1] == {
+        'members.0.decode_head.loss_decode.0': 0.0,
+        'members.0.decode_head.loss_decode.1': 0.0,
+        'members.0.auxiliary_head.loss_decode.0': 0.4,
+        'members.1.decode_head.loss_decode.0': 0.0,
+        'members.1.decode_head.loss_decode.1': 1.0,
+        'members.1.auxiliary_head.loss_decode.0': 0.4
+    }
+
+
 def test_resuming_past_the_switch_sets_the_weights_before_training():
     hook = LossScheduleHook(switch_iter=5, loss_weights={'loss_lovasz': 2.0})
     runner = _runner(iteration=7)  # a fresh model, as after --resume

@@ -299,3 +299,12 @@ def test_bad_inputs_raise_value_error_naming_them():
 @pytest.mark.parametrize('channels', [1, 3])
 def test_bfloat16_logits_are_computed_in_float32(channels):
     assert_half_precision_close(LovaszLoss(), channels)
+
+
+def test_classes_may_be_a_tuple():
+    """mmengine configs often turn lists into tuples."""
+    torch.manual_seed(5)
+    pred = torch.randn(2, 4, 5, 5)
+    target = torch.randint(0, 4, (2, 5, 5))
+    assert LovaszLoss(classes=(1, 3))(pred, target).item() == pytest.approx(
+        LovaszLoss(classes=[1, 3])(pred, target).item())

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmseg.models.losses import TverskyLoss as MMSegTverskyLoss
 
-from mmseg_ext.models.losses import TverskyLoss, tversky_loss
+from mmseg_ext.models.losses import LovaszLoss, TverskyLoss, tversky_loss
 from tests.test_models.test_losses.checks import (
     assert_half_precision_close, assert_ignored_pixels_inert,
     assert_same_value_and_grad, assert_zero_pixel_weight_is_ignoring)
@@ -84,6 +84,29 @@ def test_parity_with_mmseg_tversky(kwargs):
     target[2] = 1
     assert_same_value_and_grad(
         TverskyLoss(**kwargs), MMSegTverskyLoss(**kwargs), pred, target)
+
+
+@pytest.mark.parametrize('ignore_index', [0, 2])
+def test_parity_with_mmseg_when_the_ignored_label_is_a_class(ignore_index):
+    """mmseg leaves that class's term out and still divides by C."""
+    torch.manual_seed(4)
+    pred = torch.randn(2, 4, 6, 5) * 2
+    target = torch.randint(0, 4, (2, 6, 5))
+    assert (target == ignore_index).any()
+    kwargs = dict(ignore_index=ignore_index)
+    assert_same_value_and_grad(
+        TverskyLoss(**kwargs), MMSegTverskyLoss(**kwargs), pred, target)
+
+
+@pytest.mark.parametrize('loss', [TverskyLoss, LovaszLoss])
+def test_zero_weight_is_zero_for_large_half_precision_logits(loss):
+    pred = torch.full((2, 19, 64, 64), 5.0, dtype=torch.float16,
+                      requires_grad=True)
+    target = torch.randint(0, 19, (2, 64, 64))
+    value = loss(loss_weight=0.0)(pred, target)
+    assert value.item() == 0.0
+    value.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
 
 
 @pytest.mark.parametrize('channels', [1, 3])
