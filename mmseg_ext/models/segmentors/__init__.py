@@ -1,4 +1,5 @@
 from .default_members import default_uformer_members
+from .seg_tta import SegTTAModel
 from .uformer import UFormer
 
-__all__ = ['UFormer', 'default_uformer_members']
+__all__ = ['SegTTAModel', 'UFormer', 'default_uformer_members']

@@ -14,7 +14,8 @@ from mmseg.models.losses import accuracy
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
-from mmseg.utils import OptConfigType, OptMultiConfig, OptSampleList, SampleList
+from mmseg.utils import (OptConfigType, OptMultiConfig, OptSampleList,
+                         SampleList)
 from torch import Tensor
 
 from mmseg_ext.registry import MODELS
