@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import os.path as osp
+import re
 import time
 from typing import List, Optional, Sequence
 
@@ -33,7 +34,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import (get_state_dict, load_checkpoint,
+from mmengine.runner.checkpoint import (_load_checkpoint, get_state_dict,
                                         weights_to_cpu)
 
 from mmseg_ext.cli.common import load_config
@@ -132,9 +133,13 @@ def _load_model(cfg: Config, checkpoint: Optional[str],
                 device: str) -> UFormer:
     """Build the UFormer and load its weights as ``tools/test.py`` would.
 
-    With ``checkpoint`` it is loaded as mmengine's runner loads
-    ``load_from`` (non-strict, ``module.`` prefixes removed); without it
+    With ``checkpoint`` (a UFormer checkpoint) every member weight must be
+    in it (``module.`` prefixes removed); without it
     :meth:`UFormer.init_weights` loads the member checkpoints.
+
+    Raises:
+        ValueError: ``checkpoint`` lacks member weights, e.g. it is the
+            checkpoint of one member.
     """
     model = MODELS.build(cfg.model)
     if checkpoint is None:
@@ -147,13 +152,20 @@ def _load_model(cfg: Config, checkpoint: Optional[str],
                 level=logging.WARNING)
         model.init_weights()
     else:
-        load_checkpoint(
-            model,
-            checkpoint,
-            map_location='cpu',
-            strict=False,
-            logger='current',
-            revise_keys=[(r'^module\.', '')])
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        state = loaded.get('state_dict', loaded)
+        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+        missing = [
+            k for k in model.state_dict()
+            if k.startswith('members.') and k not in state
+        ]
+        if missing:
+            raise ValueError(
+                f'{checkpoint} is not a checkpoint of this UFormer: '
+                f'{len(missing)} member weights are missing (e.g. '
+                f'{missing[0]}). For checkpoints of the single members, '
+                'leave CKPT out and set model.member_checkpoints=[...].')
+        model.load_state_dict(state, strict=False)
     model = revert_sync_batchnorm(model).to(device)
     model.eval()
     return model

@@ -185,3 +185,7 @@ def test_errors_are_clear(setup, tmp_path):
         main([setup['config'], '--step', '0.3'])
     with pytest.raises(ValueError, match='would overwrite'):
         main([setup['config'], '--out', setup['config']])
+    # a single member's checkpoint given as the UFormer's
+    member = osp.join(setup['tmp'], 'good.pth')
+    with pytest.raises(ValueError, match='not a checkpoint of this UFormer'):
+        main([setup['config'], member, '--work-dir', str(tmp_path)])
