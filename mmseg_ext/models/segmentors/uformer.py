@@ -1,6 +1,8 @@
 """UFormer: a weighted average of the logits of several segmentors."""
 import copy
+import logging
 import math
+import numbers
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -153,6 +155,12 @@ class UFormer(BaseSegmentor):
         self.keep_member_preds = keep_member_preds
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        if test_cfg:
+            print_log(
+                'UFormer ignores its own test_cfg: each member infers with '
+                "its own (set model.members[i].test_cfg, e.g. mode='slide')",
+                logger='current',
+                level=logging.WARNING)
 
         overrides = dict(
             num_classes=num_classes,
@@ -226,10 +234,11 @@ class UFormer(BaseSegmentor):
 
     def _check_members(self) -> None:
         """Members must agree on classes, channels and ``align_corners``."""
-        for attr in ('num_classes', 'out_channels', 'align_corners'):
+        for attr in ('num_classes', 'out_channels', 'align_corners',
+                     'ignore_index'):
             values = [getattr(m, attr, None) for m in self.members]
-            if attr == 'num_classes':
-                values = [m.decode_head.num_classes for m in self.members]
+            if attr in ('num_classes', 'ignore_index'):
+                values = [getattr(m.decode_head, attr) for m in self.members]
             if len(set(values)) != 1:
                 listing = ', '.join(f'm{i}: {v}' for i, v in enumerate(values))
                 raise ValueError(
@@ -251,6 +260,11 @@ class UFormer(BaseSegmentor):
                          n: int) -> Tensor:
         if weights is None:
             return torch.full((n, ), 1.0 / n)
+        if not isinstance(weights, (list, tuple)) or not all(
+                isinstance(w, numbers.Real) and not isinstance(w, bool)
+                for w in weights):
+            raise ValueError(f'weights must be a list of numbers, one per '
+                             f'member, got {weights!r}')
         weights = [float(w) for w in weights]
         if len(weights) != n:
             raise ValueError(f'weights has {len(weights)} entries but '

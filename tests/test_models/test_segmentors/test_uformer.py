@@ -227,6 +227,8 @@ def test_members_that_disagree_are_refused():
     with pytest.raises(ValueError, match='align_corners'):
         build(members=[unet_member(),
                        segformer_member(align_corners=True)])
+    with pytest.raises(ValueError, match='ignore_index'):
+        build(members=[unet_member(), segformer_member(ignore_index=0)])
     with pytest.raises(ValueError, match='out_channels'):
         build(members=[unet_member(2, out_channels=1, threshold=0.5),
                        segformer_member(2)])
@@ -237,6 +239,10 @@ def test_bad_arguments_are_named(tmp_path):
         build(weights=[1, 1, 1])
     with pytest.raises(ValueError, match='weights must be'):
         build(weights=[-1, 2])
+    with pytest.raises(ValueError, match='weights must be a list'):
+        build(weights=[1, 'a'])
+    with pytest.raises(ValueError, match='weights must be a list'):
+        build(weights=0.5)
     with pytest.raises(ValueError, match='freeze has 1'):
         build(freeze=[True])
     with pytest.raises(ValueError, match='at least 2 members'):
