@@ -1,13 +1,25 @@
 """UFormer through the tools: 2-process CPU dist_train, test.py with --tta."""
 import json
+import math
 import os.path as osp
 import re
 
 import pytest
+import torch
 
 from mmseg_ext.engine import safe_torch_load
 from tests.helpers import (UFORMER_DEMO_CONFIG, as_cli_options, free_port,
                            run_tool, tiny_runtime_options)
+
+
+# member 0 frozen, member 1 trained, learnable weights through a fused loss:
+# under DDP, frozen parameters and the weights must not trip unused-parameter
+# checks
+MODEL_OPTIONS = [
+    'model.freeze=[True,False]', 'model.learn_weights=True',
+    'model.fused_loss.type=CrossEntropyLoss',
+    'model.fused_loss.loss_weight=0.5'
+]
 
 
 @pytest.fixture(scope='module')
@@ -17,7 +29,8 @@ def trained_uformer(synthetic_root, tmp_path_factory):
     proc = run_tool(
         ['bash', 'tools/dist_train.sh', UFORMER_DEMO_CONFIG, '2',
          '--work-dir', work_dir, '--cfg-options',
-         *as_cli_options(tiny_runtime_options(synthetic_root, 2, 2))],
+         *as_cli_options(tiny_runtime_options(synthetic_root, 2, 2)),
+         *MODEL_OPTIONS],
         PORT=str(free_port()))
     return work_dir, proc.stdout + proc.stderr
 
@@ -25,15 +38,18 @@ def trained_uformer(synthetic_root, tmp_path_factory):
 def test_dist_train_two_cpu_processes(trained_uformer):
     work_dir, log = trained_uformer
     assert 'backend=gloo, world_size=2, device=cpu' in log
-    for key in ('m0.decode.loss_ce', 'm0.aux.loss_ce', 'm1.decode.loss_ce'):
+    for key in ('m1.decode.loss_ce', 'fused.loss_ce', 'fused.acc_seg'):
         assert key in log
+    assert 'm0.' not in log  # frozen: no losses of its own
     assert 'mIoU' in log
     ckpt = safe_torch_load(osp.join(work_dir, 'iter_2.pth'))
     keys = ckpt['state_dict']
     assert any(k.startswith('members.0.backbone.') for k in keys)
     assert any(k.startswith('members.1.decode_head.fusion_conv') for k in keys)
-    # fixed weights come from the config, not the checkpoint
-    assert 'fixed_weights' not in keys
+    assert 'fixed_weights' not in keys  # fixed weights come from the config
+    # the learnable weights moved from their initialisation log(0.5)
+    assert not torch.allclose(keys['weight_logits'],
+                              torch.full((2, ), math.log(0.5)))
 
 
 def test_test_tool_with_tta(trained_uformer, synthetic_root, tmp_path):
@@ -42,7 +58,8 @@ def test_test_tool_with_tta(trained_uformer, synthetic_root, tmp_path):
         'bash', '-c', '"$PYTHON" tools/test.py "$@"', '_',
         UFORMER_DEMO_CONFIG, osp.join(work_dir, 'iter_2.pth'), '--tta',
         '--work-dir', str(tmp_path), '--cfg-options',
-        f'test_dataloader.dataset.data_root={synthetic_root}'
+        f'test_dataloader.dataset.data_root={synthetic_root}',
+        *MODEL_OPTIONS
     ])
     with open(tmp_path / 'test_report.json') as f:
         report = json.load(f)
@@ -64,7 +81,8 @@ def test_validation_during_training_scores_the_saved_checkpoint(
         'bash', '-c', '"$PYTHON" tools/test.py "$@"', '_',
         UFORMER_DEMO_CONFIG, osp.join(work_dir, 'iter_2.pth'),
         '--work-dir', str(tmp_path), '--cfg-options',
-        f'test_dataloader.dataset.data_root={synthetic_root}'
+        f'test_dataloader.dataset.data_root={synthetic_root}',
+        *MODEL_OPTIONS
     ])
     with open(tmp_path / 'test_report.json') as f:
         metrics = json.load(f)['metrics']
