@@ -17,7 +17,7 @@ from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
 from mmseg.utils import (OptConfigType, OptMultiConfig, OptSampleList,
-                         SampleList)
+                         SampleList, add_prefix)
 from torch import Tensor
 
 from mmseg_ext.registry import MODELS
@@ -51,6 +51,14 @@ def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
                         f'dict with a "type" (or a config path), got '
                         f'{type(member).__name__}')
     return ConfigDict(copy.deepcopy(dict(member)))
+
+
+def _weighted_sum(maps: Sequence[Tensor], weights: Tensor) -> Tensor:
+    """``sum_i weights[i] * maps[i]``, summed in member order."""
+    total = weights[0] * maps[0]
+    for w, m in zip(weights[1:], maps[1:]):
+        total = total + w * m
+    return total
 
 
 @MODELS.register_module()
@@ -236,9 +244,12 @@ class UFormer(BaseSegmentor):
         """Members must agree on classes, channels and ``align_corners``."""
         for attr in ('num_classes', 'out_channels', 'align_corners',
                      'ignore_index'):
-            values = [getattr(m, attr, None) for m in self.members]
-            if attr in ('num_classes', 'ignore_index'):
-                values = [getattr(m.decode_head, attr) for m in self.members]
+            # the segmentor mirrors out_channels and align_corners only
+            values = [
+                getattr(m.decode_head if attr in ('num_classes',
+                                                  'ignore_index') else m, attr)
+                for m in self.members
+            ]
             if len(set(values)) != 1:
                 listing = ', '.join(f'm{i}: {v}' for i, v in enumerate(values))
                 raise ValueError(
@@ -335,17 +346,12 @@ class UFormer(BaseSegmentor):
         """
         w = self.weights if weights is None else weights
         if self.fuse_mode == 'logits':
-            fused = w[0] * logits[0]
-            for wi, li in zip(w[1:], logits[1:]):
-                fused = fused + wi * li
-            return fused
+            return _weighted_sum(logits, w)
         if self.out_channels == 1:
             probs = [li.float().sigmoid() for li in logits]
         else:
             probs = [li.float().softmax(dim=1) for li in logits]
-        p = w[0] * probs[0]
-        for wi, pi in zip(w[1:], probs[1:]):
-            p = p + wi * pi
+        p = _weighted_sum(probs, w)
         eps = torch.finfo(p.dtype).tiny
         if self.out_channels == 1:
             return torch.logit(p.clamp(eps, 1 - 1e-7))
@@ -436,19 +442,15 @@ class UFormer(BaseSegmentor):
                 feats = member.extract_feat(inputs)
                 seg_logits = member.decode_head.forward(feats)
             if not frozen:
-                member_losses = member.decode_head.loss_by_feat(
-                    seg_logits, data_samples)
-                member_losses = {
-                    f'decode.{k}': v
-                    for k, v in member_losses.items()
-                }
+                # EncoderDecoder.loss, but keeping the decode head's logits
+                member_losses = add_prefix(
+                    member.decode_head.loss_by_feat(seg_logits, data_samples),
+                    'decode')
                 if member.with_auxiliary_head:
                     member_losses.update(
                         member._auxiliary_head_forward_train(
                             feats, data_samples))
-                losses.update(
-                    {f'm{i}.{k}': v
-                     for k, v in member_losses.items()})
+                losses.update(add_prefix(member_losses, f'm{i}'))
             if need_logits:
                 logits.append(self._resized(seg_logits, inputs.shape[2:]))
         if need_logits:

@@ -32,12 +32,16 @@ def _predictions(model, flips):
     return out
 
 
-def test_binary_identity_tta_equals_plain_prediction():
+def _binary_model():
     bce = dict(type='CrossEntropyLoss', use_sigmoid=True)
-    model = build(
+    return build(
         members=[unet_member(2, loss_decode=bce),
                  segformer_member(2, loss_decode=bce)],
         num_classes=2, out_channels=1, threshold=0.5)
+
+
+def test_binary_identity_tta_equals_plain_prediction():
+    model = _binary_model()
     model.members[0].decode_head.conv_seg.bias.data.fill_(-0.5)
     model.eval()
     plain = _predictions(model, [False])[0]
@@ -50,11 +54,7 @@ def test_binary_identity_tta_equals_plain_prediction():
 
 
 def test_binary_flip_tta_averages_the_unflipped_probabilities():
-    bce = dict(type='CrossEntropyLoss', use_sigmoid=True)
-    model = build(
-        members=[unet_member(2, loss_decode=bce),
-                 segformer_member(2, loss_decode=bce)],
-        num_classes=2, out_channels=1, threshold=0.5)
+    model = _binary_model()
     model.eval()
     plain, flipped = _predictions(model, [False, True])
     merged = _tta(model).merge_preds([[plain, flipped]])[0]
