@@ -16,6 +16,7 @@ initialises the process group itself from the launcher's environment.
 """
 import contextlib
 import datetime
+import gc
 import logging
 import os
 import subprocess
@@ -182,6 +183,11 @@ def shutdown_dist(wait_for_all: bool = True) -> None:
     """
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
         return
+    # A DDP wrapper that is garbage but not yet collected (the runner and its
+    # hooks form reference cycles) keeps the gloo group alive past
+    # destroy_process_group(); its worker threads then die with the
+    # interpreter. Collect it first so the group is torn down here.
+    gc.collect()
     if wait_for_all:
         torch_dist.barrier()
     torch_dist.destroy_process_group()

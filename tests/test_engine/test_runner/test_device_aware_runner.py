@@ -108,6 +108,7 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from torch import nn
 from mmseg_ext.engine import init_dist_auto
+from mmseg_ext.engine.dist_utils import shutdown_dist
 from mmseg_ext.engine.runner import DeviceAwareRunner
 os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=sys.argv[1], RANK='0',
                   WORLD_SIZE='1', LOCAL_RANK='0')
@@ -122,7 +123,8 @@ assert wrapped.device_ids is None, wrapped.device_ids
 assert not any(isinstance(m, nn.SyncBatchNorm) for m in wrapped.modules())
 wrapped(torch.randn(2, 3, 4, 4)).sum().backward()
 assert wrapped.module[0].weight.grad is not None
-torch.distributed.destroy_process_group()
+del wrapped, model  # the DDP reducer holds the group: drop it first
+shutdown_dist()
 print('CPU DDP OK')
 """
 
