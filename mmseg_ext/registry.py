@@ -88,4 +88,4 @@ VISBACKENDS = _child('vis_backend', MMSEG_VISBACKENDS,
                      'mmseg_ext')
 LOG_PROCESSORS = _child('log_processor', MMSEG_LOG_PROCESSORS,
                         'mmseg_ext')
-INFERENCERS = _child('inferencer', MMSEG_INFERENCERS, 'mmseg_ext')
+INFERENCERS = _child('inferencer', MMSEG_INFERENCERS, 'mmseg_ext.apis')

@@ -107,3 +107,36 @@ def crafted_checkpoint(tmp_path) -> Tuple[str, str]:
                 'meta': _RunsCommand(marker)}, path)
     assert not osp.exists(marker)  # saving did not run it
     return path, marker
+
+
+def train_in_process(config: str, data_root: str, work_dir: str,
+                     max_iters: int = 2, validate: bool = True,
+                     **options: object) -> str:
+    """Train a demo config in this process on CPU (no subprocess start-up).
+
+    With ``validate`` it validates at the last iteration (so the scalar log
+    has mIoU). The config is dumped and logged unformatted: mmengine's yapf
+    formatting of a UFormer config takes seconds per copy, and it writes
+    several. Returns the last checkpoint's path.
+    """
+    from unittest import mock
+
+    from mmengine.config import Config
+
+    from mmseg_ext.engine.runner import DeviceAwareRunner
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(tiny_runtime_options(data_root, max_iters,
+                                             max_iters))
+    cfg.merge_from_dict(options)
+    if not validate:
+        cfg.merge_from_dict(
+            dict(val_cfg=None, val_dataloader=None, val_evaluator=None))
+    name = osp.basename(work_dir)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = name
+    cfg.visualizer.name = name
+    cfg.launcher = 'none'
+    with mock.patch('mmengine.config.config.FormatCode',
+                    lambda text, style_config: (text, None)):
+        DeviceAwareRunner.from_cfg(cfg).train()
+    return osp.join(work_dir, f'iter_{max_iters}.pth')

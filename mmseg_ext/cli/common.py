@@ -1,12 +1,11 @@
 """Helpers shared by mmseg_ext's ``tools/train.py`` and ``tools/test.py``."""
 import argparse
-import logging
 import os
 import os.path as osp
 from typing import Optional
 
+import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch import nn
@@ -14,8 +13,13 @@ from torch import nn
 from mmseg_ext.engine.runner import DeviceAwareRunner
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS, RUNNERS
+from mmseg_ext.utils.logging_utils import quiet_logger
 
-__all__ = ['add_common_args', 'load_config', 'build_runner', 'build_model']
+__all__ = [
+    'add_common_args', 'load_config', 'build_runner', 'build_model',
+    'evaluator_ignore_index', 'add_split_arg', 'add_runtime_args',
+    'add_model_args'
+]
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +99,55 @@ def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
             cfg.get('default_scope', 'mmseg_ext')):
         model = MODELS.build(cfg.model)
     # mmengine logs one INFO line per parameter while initialising
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
+    with quiet_logger():
         model.init_weights()
-    finally:
-        logger.setLevel(level)
     return model
+
+
+def evaluator_ignore_index(cfg: Config, split: str) -> int:
+    """The ``ignore_index`` of the split's evaluator (255 by default)."""
+    evaluator = cfg.get(f'{split}_evaluator')
+    evaluators = evaluator if isinstance(evaluator, list) else [evaluator]
+    for item in evaluators:
+        if isinstance(item, dict) and 'ignore_index' in item:
+            return int(item['ignore_index'])
+    return 255
+
+
+def add_split_arg(parser: argparse.ArgumentParser,
+                  default: str = 'test') -> None:
+    """``--split val|test``: the dataloader (and evaluator) to use."""
+    parser.add_argument(
+        '--split',
+        choices=['val', 'test'],
+        default=default,
+        help='the split whose dataloader and evaluator are used (default: '
+        f'{default})')
+
+
+def add_runtime_args(parser: argparse.ArgumentParser,
+                     device: bool = True) -> None:
+    """``[--device]`` (default cuda if available, else cpu) and
+    ``--cfg-options`` of the tools that build a model from a config."""
+    if device:
+        parser.add_argument(
+            '--device',
+            default='cuda' if torch.cuda.is_available() else 'cpu',
+            help='device to run on: cpu, cuda or cuda:N (default: cuda if '
+            'available, else cpu)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as in tools/test.py '
+        '(dotted keys, e.g. test_dataloader.dataset.data_root=data/x)')
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """``CONFIG CKPT [--split] [--device] [--cfg-options]`` of the analysis
+    tools that run a trained model on a split."""
+    parser.add_argument('config', help='config file the model was trained '
+                        'with')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth)')
+    add_split_arg(parser)
+    add_runtime_args(parser)

@@ -29,7 +29,7 @@ import time
 from typing import List, Optional, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
@@ -37,7 +37,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint, get_state_dict,
                                         weights_to_cpu)
 
-from mmseg_ext.cli.common import load_config
+from mmseg_ext.cli.common import (add_runtime_args, add_split_arg,
+                                  evaluator_ignore_index, load_config)
 from mmseg_ext.engine.atomic_save import atomic_torch_save
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
@@ -66,11 +67,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         nargs='?',
         help='UFormer checkpoint; without it the members load their '
         'model.member_checkpoints')
-    parser.add_argument(
-        '--split',
-        choices=['val', 'test'],
-        default='val',
-        help='the split whose dataloader and evaluator are used')
+    add_split_arg(parser, default='val')
     parser.add_argument(
         '--step',
         type=float,
@@ -86,18 +83,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'its checkpoint (.pth) and the JSON of all candidates are written '
         'next to it')
     parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='device to run on (default: cuda if available, else cpu)')
-    parser.add_argument(
         '--work-dir',
         help='the dir for the log and the outputs (default: the config\'s '
         'work_dir or ./work_dirs/<config name>)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, as in tools/test.py')
+    add_runtime_args(parser)
     parser.set_defaults(launcher='none', local_rank=0)
     return parser.parse_args(argv)
 
@@ -117,16 +106,6 @@ def check_uformer_config(cfg: Config) -> None:
             'tune_uformer_weights tunes the member weights of mmseg_ext\'s '
             "UFormer (model = dict(type='UFormer', members=[...], "
             "weights=[...]), e.g. configs/demo/uformer_*.py).")
-
-
-def _ignore_index(cfg: Config, split: str) -> int:
-    """The ``ignore_index`` of the split's evaluator (255 by default)."""
-    evaluator = cfg.get(f'{split}_evaluator')
-    evaluators = evaluator if isinstance(evaluator, list) else [evaluator]
-    for item in evaluators:
-        if isinstance(item, dict) and 'ignore_index' in item:
-            return int(item['ignore_index'])
-    return 255
 
 
 def _load_model(cfg: Config, checkpoint: Optional[str],
@@ -337,7 +316,7 @@ def main(argv: Optional[List[str]] = None) -> WeightSearchResult:
         num_classes=len(classes),
         step=args.step,
         metric=args.metric,
-        ignore_index=_ignore_index(cfg, args.split))
+        ignore_index=evaluator_ignore_index(cfg, args.split))
     out, ckpt, report = _write_outputs(args, cfg, model, result, classes,
                                        len(dataloader.dataset), out)
     best = format_weights(result.candidates[result.best])

@@ -14,17 +14,16 @@ and predictions is NaN and left out of the means, and the labels are taken as
 the dataset loaded them (``reduce_zero_label`` already applied).
 """
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 from mmengine.utils import ProgressBar
-from mmseg.evaluation.metrics import IoUMetric
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
+from mmseg_ext.evaluation.confusion import (confusion_matrix,
+                                            confusion_metrics)
 from mmseg_ext.models.segmentors.uformer import UFormer
 
 __all__ = [
@@ -108,54 +107,6 @@ def weight_candidates(
             grid.append(current)
             tags.append(['current'])
     return grid, tags
-
-
-def confusion_matrix(pred: Tensor, gt: Tensor, num_classes: int,
-                     ignore_index: int) -> Tensor:
-    """Pixel counts per (ground truth, prediction) class pair.
-
-    Args:
-        pred (Tensor): Predicted labels ``(H, W)`` in ``0..C-1``.
-        gt (Tensor): Ground truth labels ``(H, W)``; ``ignore_index`` and
-            values outside ``0..C-1`` are not counted.
-        num_classes (int): ``C``.
-        ignore_index (int): Label of pixels to ignore.
-
-    Returns:
-        Tensor: ``(C, C)`` int64, rows ground truth, columns prediction.
-    """
-    gt = gt.to(pred.device).long()
-    valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
-    index = gt[valid] * num_classes + pred[valid].long()
-    return torch.bincount(
-        index, minlength=num_classes**2).reshape(num_classes, num_classes)
-
-
-def confusion_metrics(confusion: Tensor) -> Dict[str, object]:
-    """mmseg ``IoUMetric`` numbers of one confusion matrix.
-
-    Args:
-        confusion (Tensor): ``(C, C)`` counts, rows ground truth.
-
-    Returns:
-        dict: ``aAcc``, ``mIoU``, ``mAcc`` (floats, percent, unrounded) and
-        ``IoU``, ``Acc`` (``(C, )`` numpy arrays, percent, NaN for a class
-        absent from both ground truth and predictions).
-    """
-    confusion = confusion.double().cpu()
-    intersect = confusion.diagonal()
-    label = confusion.sum(dim=1)
-    pred = confusion.sum(dim=0)
-    per_class = IoUMetric.total_area_to_metrics(
-        intersect, pred + label - intersect, pred, label, ['mIoU'])
-    result: Dict[str, object] = dict(aAcc=float(per_class['aAcc']) * 100)
-    with warnings.catch_warnings():  # all-NaN: the mean is NaN, say nothing
-        warnings.simplefilter('ignore', RuntimeWarning)
-        for name in ('IoU', 'Acc'):
-            values = np.asarray(per_class[name], dtype=np.float64) * 100
-            result[f'm{name}'] = float(np.nanmean(values))
-            result[name] = values
-    return result
 
 
 @torch.no_grad()

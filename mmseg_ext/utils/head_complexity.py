@@ -2,10 +2,10 @@
 from typing import Dict, List, Sequence
 
 import torch
-from mmengine.analysis import get_model_complexity_info
 from mmengine.registry import DefaultScope
 
 from mmseg_ext.registry import MODELS
+from mmseg_ext.utils.model_complexity import module_complexity
 
 __all__ = ['MIT_B0_CHANNELS', 'compare_segformer_heads']
 
@@ -53,8 +53,7 @@ def compare_segformer_heads(
     with DefaultScope.overwrite_default_scope('mmseg_ext'):
         for name, cfg in cfgs:
             head = MODELS.build(dict(cfg, **common)).eval()
-            info = get_model_complexity_info(
-                head, inputs=(feats, ), show_table=False, show_arch=False)
+            info = module_complexity(head, (feats, ))
             rows.append(
                 dict(head=name, params=info['params'], flops=info['flops']))
     return rows

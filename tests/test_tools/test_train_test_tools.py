@@ -33,6 +33,8 @@ def test_dist_train_uses_two_gloo_processes(trained):
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
     assert 'backend=gloo, world_size=2, device=cpu' in log
+    assert 'device: cpu, backend: gloo, world size: 2 (launcher pytorch)' \
+        in log
     # the validation at the last iteration ran over the val split
     assert 'mIoU' in log
 

@@ -1,6 +1,6 @@
 """A mmengine ``Runner`` that trains distributed on CPU (gloo) and GPU (nccl).
 
-It differs from mmengine's ``Runner`` in five places only:
+It differs from mmengine's ``Runner`` in six places only:
 
 * :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
   in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
@@ -17,13 +17,18 @@ It differs from mmengine's ``Runner`` in five places only:
   training would not score the model that the checkpoint holds;
 * :meth:`save_checkpoint` writes to ``<name>.part`` and renames, so a crash
   mid-write never leaves a truncated ``iter_N.pth`` for ``--resume`` or
-  ``tools/test.py`` to pick up.
+  ``tools/test.py`` to pick up;
+* :meth:`_log_env` adds one line saying where the run runs, e.g.
+  ``device: cpu, backend: gloo, world size: 2 (launcher pytorch)``
+  (mmengine's environment block calls the world size "GPU number").
 """
 import copy
 import os.path as osp
 from typing import Dict, Optional, Union
 
 import torch
+import torch.distributed as torch_dist
+from mmengine.device import get_device
 from mmengine.dist import all_reduce_params, is_distributed
 from mmengine.hooks import SyncBuffersHook
 from mmengine.logging import print_log
@@ -39,7 +44,29 @@ from mmseg_ext.engine.dist_utils import init_dist_auto
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODEL_WRAPPERS, RUNNERS
 
-__all__ = ['DeviceAwareRunner']
+__all__ = ['DeviceAwareRunner', 'device_summary']
+
+
+def device_summary(launcher: str) -> str:
+    """``device: D, backend: B, world size: N (launcher L)`` of this process.
+
+    Args:
+        launcher (str): The runner's launcher (``'none'``, ``'pytorch'``...).
+
+    Returns:
+        str: The device (``cuda:i`` with CUDA), the ``torch.distributed``
+        backend (``none`` when not distributed) and the number of processes.
+    """
+    device = get_device()
+    if device == 'cuda':
+        device = f'cuda:{torch.cuda.current_device()}'
+    if is_distributed():
+        backend = torch_dist.get_backend()
+        world_size = torch_dist.get_world_size()
+    else:
+        backend, world_size = 'none', 1
+    return (f'device: {device}, backend: {backend}, world size: '
+            f'{world_size} (launcher {launcher})')
 
 
 @RUNNERS.register_module()
@@ -78,6 +105,11 @@ class DeviceAwareRunner(Runner):
             backend = dist_cfg.pop('backend', 'auto')
             init_dist_auto(self.launcher, backend=backend, **dist_cfg)
         super().setup_env(env_cfg)
+
+    def _log_env(self, env_cfg: Dict) -> None:
+        """mmengine's environment report, then :func:`device_summary`."""
+        super()._log_env(env_cfg)
+        self.logger.info(device_summary(self.launcher))
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> Union[DistributedDataParallel,

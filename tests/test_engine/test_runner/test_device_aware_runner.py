@@ -1,4 +1,5 @@
 """DeviceAwareRunner: resume equivalence, atomic checkpoints, CPU DDP."""
+import glob
 import os.path as osp
 
 import pytest
@@ -143,3 +144,14 @@ def test_cpu_ddp_wrap_reverts_syncbn_without_device_ids():
         timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'CPU DDP OK' in proc.stdout
+
+
+def test_logs_device_backend_and_world_size(tiny_unet_run):
+    """One line says where a run runs (2-process runs: test_train_test_tools).
+    """
+    _, _, work_dir = tiny_unet_run
+    logs = glob.glob(osp.join(work_dir, '*', '*.log'))
+    assert len(logs) == 1
+    with open(logs[0]) as f:
+        log = f.read()
+    assert 'device: cpu, backend: none, world size: 1 (launcher none)' in log

@@ -1,0 +1,75 @@
+"""mmseg_ext.apis: init_model, infer_images, inputs and output names."""
+import os
+
+import pytest
+import torch
+
+from mmseg_ext.apis import (InferenceReport, init_model, iter_predictions,
+                            list_images, build_split_dataset, output_names)
+from mmseg_ext.engine.safe_checkpoint import UnsafeCheckpointError
+from mmseg_ext.models.segmentors.uformer import UFormer
+from tests.helpers import crafted_checkpoint
+
+
+def test_init_model_uformer_meta_and_predictions(tiny_uformer_model):
+    model = tiny_uformer_model
+    assert isinstance(model, UFormer) and not model.training
+    assert model.dataset_meta == dict(
+        classes=['background', 'obstacle'], palette=[[0, 0, 0],
+                                                     [255, 0, 0]])
+    model.keep_member_preds = True
+    dataset = build_split_dataset(model.cfg, 'test')
+    try:
+        samples = list(
+            iter_predictions(model, dataset, [2, 0], progress=False))
+    finally:
+        model.keep_member_preds = False
+    assert [os.path.basename(s.img_path) for s in samples] == [
+        '0002.png', '0000.png'
+    ]
+    for sample in samples:
+        assert sample.pred_sem_seg.shape == sample.gt_sem_seg.shape
+        assert 'pred_sem_seg_m0' in sample and 'pred_sem_seg_m1' in sample
+
+
+def test_init_model_errors(tiny_unet_run, tiny_uformer_run, tmp_path):
+    config, checkpoint, _ = tiny_unet_run
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        init_model(config, str(tmp_path / 'missing.pth'))
+    with pytest.raises(FileNotFoundError, match='Config file'):
+        init_model(str(tmp_path / 'missing.py'), checkpoint)
+    # a UFormer checkpoint for the U-Net config: refused, not half-loaded
+    with pytest.raises(RuntimeError, match='does not fit the config'):
+        init_model(config, tiny_uformer_run[1])
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match='use --device cpu'):
+            init_model(config, checkpoint, device='cuda')
+    crafted, marker = crafted_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError):
+        init_model(config, crafted)
+    assert not os.path.exists(marker)
+
+
+def test_list_images_and_output_names(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    for name in ('b.PNG', 'a.jpg', 'a.png', 'sub/c.png', 'notes.txt'):
+        (tmp_path / name).write_bytes(b'')
+    assert [os.path.basename(p) for p in list_images(str(tmp_path))] == [
+        'a.jpg', 'a.png', 'b.PNG'
+    ]
+    assert [os.path.relpath(p, tmp_path) for p in list_images(
+        f'{tmp_path}/**/*.png')] == ['a.png', 'sub/c.png']
+    assert list_images(str(tmp_path / 'a.jpg')) == [str(tmp_path / 'a.jpg')]
+    with pytest.raises(FileNotFoundError, match='not a file, a folder'):
+        list_images(str(tmp_path / 'nothing.png'))
+    paths = [str(tmp_path / n) for n in ('a.jpg', 'a.png', 'b.PNG',
+                                         'sub/c.png')]
+    assert output_names(paths) == ['a_jpg.png', 'a_png.png', 'b.png',
+                                   'sub/c.png']
+
+
+def test_report_exit_codes():
+    assert InferenceReport([('a', 'm', 'o')], []).exit_code == 0
+    assert InferenceReport([('a', 'm', 'o')], [('b', 'bad')]).exit_code == 1
+    assert InferenceReport([], [('b', 'bad')]).exit_code == 2
+    assert InferenceReport().exit_code == 2
