@@ -1,14 +1,17 @@
 """mmseg_ext.apis: init_model, infer_images, inputs and output names."""
 import os
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
-from mmseg_ext.apis import (InferenceReport, init_model, iter_predictions,
-                            list_images, build_split_dataset, output_names)
+from mmseg_ext.apis import (InferenceReport, build_split_dataset,
+                            infer_images, init_model, iter_predictions,
+                            list_images, model_num_classes, output_names)
 from mmseg_ext.engine.safe_checkpoint import UnsafeCheckpointError
 from mmseg_ext.models.segmentors.uformer import UFormer
-from tests.helpers import crafted_checkpoint
+from tests.helpers import UFORMER_DEMO_CONFIG, crafted_checkpoint
 
 
 def test_init_model_uformer_meta_and_predictions(tiny_uformer_model):
@@ -73,3 +76,15 @@ def test_report_exit_codes():
     assert InferenceReport([('a', 'm', 'o')], [('b', 'bad')]).exit_code == 1
     assert InferenceReport([], [('b', 'bad')]).exit_code == 2
     assert InferenceReport().exit_code == 2
+
+
+def test_binary_one_channel_uformer(synthetic_root, tmp_path):
+    """out_channels=1 (sigmoid heads, thresholded): masks of 0 and 1."""
+    model = init_model(UFORMER_DEMO_CONFIG, cfg_options={
+        'model.out_channels': 1, 'model.threshold': 0.5})
+    assert model.out_channels == 1 and model_num_classes(model) == 2
+    image = f'{synthetic_root}/img_dir/val/0000.png'
+    report = infer_images(model, [image], str(tmp_path), progress=False)
+    mask = cv2.imread(report.written[0][1], cv2.IMREAD_UNCHANGED)
+    assert mask.dtype == np.uint8 and mask.shape == (32, 32)
+    assert set(np.unique(mask)) <= {0, 1}
