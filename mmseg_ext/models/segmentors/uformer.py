@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
+from mmengine.model import ModuleList
 from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.structures import PixelData
 from mmseg.models.losses import accuracy
@@ -174,7 +175,10 @@ class UFormer(BaseSegmentor):
             num_classes=num_classes,
             out_channels=out_channels,
             threshold=threshold)
-        self.members = nn.ModuleList()
+        # mmengine's ModuleList: BaseModule.init_weights reaches only
+        # children that have init_weights, so a torch ModuleList would skip
+        # every member's own init_cfg (e.g. its pretrained backbone)
+        self.members = ModuleList()
         for cfg in member_cfgs:
             cfg.pop('data_preprocessor', None)
             self._override_heads(cfg, overrides)

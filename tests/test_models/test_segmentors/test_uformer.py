@@ -162,6 +162,26 @@ def test_member_checkpoints_load(tmp_path):
         assert torch.equal(a, b), name
 
 
+def test_member_init_cfg_is_applied(tmp_path):
+    """Each member's own init_cfg runs (e.g. its pretrained backbone)."""
+    pretrained = build().members[1].backbone
+    for param in pretrained.parameters():
+        torch.nn.init.constant_(param, 0.25)
+    path = str(tmp_path / 'mit.pth')
+    torch.save({'state_dict': pretrained.state_dict()}, path)
+    segformer = segformer_member()
+    segformer['backbone']['init_cfg'] = dict(
+        type='Pretrained', checkpoint=path)
+    unet = unet_member()
+    unet['decode_head']['init_cfg'] = dict(
+        type='Constant', val=0.5, layer='Conv2d', override=dict(
+            type='Constant', val=0.5, name='conv_seg'))
+    model = build(members=[unet, segformer])
+    assert torch.all(model.members[0].decode_head.conv_seg.weight == 0.5)
+    for name, param in model.members[1].backbone.named_parameters():
+        assert torch.all(param == 0.25), name
+
+
 def test_member_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'member_checkpoints\[1\]'):
         build(member_checkpoints=[None, str(tmp_path / 'missing.pth')])
