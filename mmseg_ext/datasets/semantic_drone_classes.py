@@ -74,8 +74,8 @@ def _table(groups: Mapping[str, Tuple[str, ...]],
            rest: Optional[str]) -> Dict[str, Optional[str]]:
     table = {}
     for source in DRONE_SOURCE_CLASSES:
-        target = next((t for t, members in groups.items() if source in members),
-                      rest)
+        target = next(
+            (t for t, members in groups.items() if source in members), rest)
         table[source] = None if source in _IGNORED else target
     return table
 
@@ -106,35 +106,28 @@ def _check_flavour(flavour: str) -> None:
                          f'choose one of {sorted(DRONE_FLAVOURS)}.')
 
 
-def _source_name(key: OverrideKey) -> str:
-    if isinstance(key, str) and key.strip().isdigit():
-        key = int(key)
-    if isinstance(key, int) and not isinstance(key, bool):
-        if 0 <= key < len(DRONE_SOURCE_CLASSES):
-            return DRONE_SOURCE_CLASSES[key]
-    elif key in DRONE_SOURCE_CLASSES:
-        return key
-    raise ValueError(
-        f'Unknown Semantic Drone source class {key!r} in the id-map '
-        f'overrides: use an id in 0..{len(DRONE_SOURCE_CLASSES) - 1} or one '
-        f'of {list(DRONE_SOURCE_CLASSES)}.')
-
-
-def _target_name(value: OverrideValue, flavour: str) -> Optional[str]:
-    classes = DRONE_FLAVOURS[flavour]['classes']
-    if value is None or value == 'ignore' or value == DRONE_IGNORE_INDEX:
-        return None
+def _class_name(value: Union[int, str], names: Tuple[str, ...],
+                what: str, hint: str = '') -> str:
+    """``value`` as a class name of ``names``: a name, an id, or digits."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        if 0 <= value < len(classes):
-            return classes[value]
-    elif value in classes:
+        if 0 <= value < len(names):
+            return names[value]
+    elif value in names:
         return value
     raise ValueError(
-        f'Unknown {flavour} class {value!r} in the id-map overrides: use an '
-        f'id in 0..{len(classes) - 1}, one of {list(classes)}, or null / '
-        f'"ignore" / {DRONE_IGNORE_INDEX} to ignore the source class.')
+        f'Unknown {what} {value!r} in the id-map overrides: use an id in '
+        f'0..{len(names) - 1} or one of {list(names)}{hint}.')
+
+
+def _target_name(value: OverrideValue, flavour: str) -> Optional[str]:
+    if value is None or str(value).strip() in ('ignore',
+                                               str(DRONE_IGNORE_INDEX)):
+        return None
+    return _class_name(
+        value, DRONE_FLAVOURS[flavour]['classes'], f'{flavour} class',
+        f', or null / "ignore" / {DRONE_IGNORE_INDEX} to ignore the source')
 
 
 def resolve_drone_class_map(
@@ -156,7 +149,9 @@ def resolve_drone_class_map(
     _check_flavour(flavour)
     table = dict(DRONE_CLASS_MAPS[flavour])
     for key, value in (overrides or {}).items():
-        table[_source_name(key)] = _target_name(value, flavour)
+        source = _class_name(key, DRONE_SOURCE_CLASSES,
+                             'Semantic Drone source class')
+        table[source] = _target_name(value, flavour)
     return table
 
 
