@@ -1,7 +1,9 @@
 """Random rotation followed by the smallest zoom that hides the corners."""
 import math
+from typing import Sequence, Union
 
 import mmcv
+import numpy as np
 from mmseg.datasets.transforms import RandomRotate
 
 from mmseg_ext.registry import TRANSFORMS
@@ -74,7 +76,8 @@ class RandomRotateZoom(RandomRotate):
     Args:
         prob (float): Probability of rotating. Defaults to 0.5.
         max_angle (float): Largest rotation in degrees, > 0. Defaults to 30.
-        pad_val (float): Image value of empty pixels. Defaults to 0.
+        pad_val (float | Sequence[float]): Image value of empty pixels, for
+            every channel or per channel. Defaults to 0.
         seg_pad_val (int): Map value of empty pixels. Defaults to 255.
         interpolation (str): Image interpolation (an :func:`mmcv.imrotate`
             name). Defaults to ``'bilinear'``.
@@ -83,7 +86,7 @@ class RandomRotateZoom(RandomRotate):
     def __init__(self,
                  prob: float = 0.5,
                  max_angle: float = 30.,
-                 pad_val: float = 0,
+                 pad_val: Union[float, Sequence[float]] = 0,
                  seg_pad_val: int = 255,
                  interpolation: str = 'bilinear') -> None:
         super().__init__(
@@ -112,11 +115,15 @@ class RandomRotateZoom(RandomRotate):
         height, width = results['img'].shape[:2]
         zoom = corner_free_zoom(width, height, angle)
         results['rotate_zoom'] = zoom
+        pad_val = self.pal_val
+        if np.isscalar(pad_val) and results['img'].ndim == 3:
+            # cv2 would fill only the first channel with a bare number
+            pad_val = (pad_val, ) * results['img'].shape[2]
         results['img'] = mmcv.imrotate(
             results['img'],
             angle=angle,
             scale=zoom,
-            border_value=self.pal_val,
+            border_value=pad_val,
             interpolation=self.interpolation)
         for key in results.get('seg_fields', []):
             results[key] = mmcv.imrotate(
