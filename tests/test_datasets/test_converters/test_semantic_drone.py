@@ -243,3 +243,17 @@ def test_error_colour_mask_and_wrong_src(broken_release, tmp_path):
                                test_count=1)
     with pytest.raises(SystemExit, match='No original_images/'):
         main([str(tmp_path), str(tmp_path / 'o2')])
+
+
+def test_workers_write_the_same(release, tmp_path):
+    src, _ = release
+    outs = [str(tmp_path / f'out{n}') for n in (1, 2)]
+    for nproc, out in zip((1, 2), outs):
+        convert_semantic_drone(
+            src, out, flavour='binary', test_count=2, scale=0.5, nproc=nproc)
+    for split in SPLITS:
+        one, two = (osp.join(o, 'binary', 'ann_dir', split) for o in outs)
+        assert _names(one) == _names(two)
+        for name in os.listdir(one):
+            np.testing.assert_array_equal(
+                _label(osp.join(one, name)), _label(osp.join(two, name)))
