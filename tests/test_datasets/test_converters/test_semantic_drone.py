@@ -11,7 +11,8 @@ from PIL import Image
 from mmseg_ext.datasets import drone_id_map
 from mmseg_ext.datasets.converters import ConversionError
 from mmseg_ext.datasets.converters.semantic_drone import (
-    convert_semantic_drone, main, split_drone_names, tile_origins)
+    convert_semantic_drone, load_id_map_overrides, main, split_drone_names,
+    tile_origins)
 from tests.test_datasets.fake_releases import DRONE_SUBDIR, make_drone_release
 
 SPLITS = ('train', 'val', 'test')
@@ -257,3 +258,16 @@ def test_workers_write_the_same(release, tmp_path):
         for name in os.listdir(one):
             np.testing.assert_array_equal(
                 _label(osp.join(one, name)), _label(osp.join(two, name)))
+
+
+def test_id_map_python_file(tmp_path):
+    path = tmp_path / 'id_map.py'
+    path.write_text("binary = {'water': 'background'}\n"
+                    "multiclass = {22: 'ignore', 'pool': 3}\n")
+    overrides = load_id_map_overrides(str(path), ['binary', 'multiclass'])
+    assert drone_id_map('binary', overrides['binary'])[5] == 0
+    lut = drone_id_map('multiclass', overrides['multiclass'])
+    assert lut[22] == 255 and lut[7] == 3
+    path.write_text("binary = {'water': 'lake'}\n")
+    with pytest.raises(ConversionError, match="binary class 'lake'"):
+        load_id_map_overrides(str(path), ['binary'])
