@@ -21,7 +21,7 @@ def converted(tmp_path_factory):
     return osp.join(root, 'out')
 
 
-def _build(data_root, split='train', **kwargs):
+def _build(data_root, split='train', extra=(), **kwargs):
     init_default_scope('mmseg_ext')
     return DATASETS.build(
         dict(
@@ -31,7 +31,7 @@ def _build(data_root, split='train', **kwargs):
                 img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
             pipeline=[
                 dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
+                dict(type='LoadAnnotations'), *extra
             ],
             **kwargs))
 
@@ -53,6 +53,16 @@ def test_flavours_load(converted, flavour, classes):
     values = set(np.unique(sample['gt_seg_map']).tolist())
     assert values <= set(range(len(classes))) | {255}
     assert 255 in values  # row 0 holds 'unlabeled' and 'conflicting'
+
+
+def test_pipeline_with_random_rotate_zoom(converted):
+    # resolved by name inside the dataset's pipeline, in the mmseg_ext scope
+    ds = _build(osp.join(converted, 'binary'),
+                extra=[dict(type='RandomRotateZoom', prob=1.)])
+    sample = ds[0]
+    assert sample['img'].shape == (16, 24, 3)
+    assert sample['rotate_zoom'] > 1
+    assert set(np.unique(sample['gt_seg_map'])) <= {0, 1, 255}
 
 
 def test_metainfo_override_subset_and_palette(converted):
