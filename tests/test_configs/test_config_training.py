@@ -17,19 +17,8 @@ from mmseg_ext.cli.common import build_model, build_runner
 from mmseg_ext.registry import HOOKS, METRICS
 from tests.test_configs.zoo import (CONFIG_ROOT, NO_PRETRAINED, algorithm_of,
                                     config_id, dataset_key, load,
-                                    model_configs, shrink_model_options,
-                                    tiny_options)
-
-
-def pretrained_inits(model: torch.nn.Module) -> list:
-    """``(module name, checkpoint)`` of every ``Pretrained`` init_cfg."""
-    found = []
-    for name, module in model.named_modules():
-        inits = getattr(module, 'init_cfg', None) or []
-        for init in inits if isinstance(inits, list) else [inits]:
-            if init.get('type') == 'Pretrained':
-                found.append((name, init.get('checkpoint')))
-    return found
+                                    model_configs, pretrained_inits,
+                                    shrink_model_options, tiny_options)
 
 
 def _tiny_cfg(path: str, zoo_data: dict, work_dir: str,

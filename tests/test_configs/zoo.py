@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmengine.config import Config, ConfigDict
 
 from tests.helpers import REPO
@@ -75,11 +76,22 @@ TINY_CROP = (32, 32)
 TINY_IMAGE = (64, 48)
 
 
+def pretrained_inits(model: torch.nn.Module) -> List[Tuple[str, str]]:
+    """``(module name, checkpoint)`` of every ``Pretrained`` init_cfg."""
+    found = []
+    for name, module in model.named_modules():
+        inits = getattr(module, 'init_cfg', None) or []
+        for init in inits if isinstance(inits, list) else [inits]:
+            if init.get('type') == 'Pretrained':
+                found.append((name, init.get('checkpoint')))
+    return found
+
+
 def list_configs(folder: str = '.', recursive: bool = False) -> List[str]:
     """Config files (``*.py``) in ``configs/<folder>``, sorted."""
     pattern = '**/*.py' if recursive else '*.py'
     return sorted(
-        glob.glob(
+        osp.normpath(p) for p in glob.glob(
             osp.join(CONFIG_ROOT, folder, pattern), recursive=recursive))
 
 
@@ -161,13 +173,12 @@ def shrink_model_options(cfg: Config) -> Dict[str, object]:
 
 def algorithm_of(path: str) -> str:
     """The zoo folder a config belongs to (an alias: its target's)."""
-    folder = osp.relpath(path, CONFIG_ROOT).split(os.sep)[0]
-    if folder in ALGORITHMS:
-        return folder
-    cfg_type = Config.fromfile(path).model['type']
-    if cfg_type == 'UFormer':
-        return 'uformer'
-    return folder
+    parts = osp.relpath(path, CONFIG_ROOT).split(os.sep)
+    if len(parts) > 1:
+        return parts[0]
+    model_type = Config.fromfile(path).model['type']
+    assert model_type == 'UFormer', f'alias {path} of a {model_type}?'
+    return 'uformer'
 
 
 def dataset_key(cfg: Config) -> str:
