@@ -6,15 +6,20 @@
 # images, the other 350 split 80/20 into train (280) and val (70).
 #
 # Training augmentation of the report and its slides
-# (seeds/001_ca50463a3cacf843.txt, "Protocol"): images resized (masks by
-# nearest neighbour), a random rotation uniform in [-30, 30] degrees followed
-# by the smallest zoom that removes the black corners (RandomRotateZoom),
-# horizontal and vertical flips with p=0.5 each, and a crop. The report's
-# centred crop only removed the rotation's black bands, which
-# RandomRotateZoom's zoom already does, so the crop here is mmseg's
-# RandomCrop to the training size (a random window of the resized image).
+# (seeds/001_ca50463a3cacf843.txt, "Protocol": random horizontal and
+# vertical flips p=0.5, random rotation uniform in [-30, 30] degrees, centred
+# crop, nearest resize; the report adds a zoom after the rotation against
+# black bands): the image resized (masks by nearest neighbour), a random
+# rotation in [-30, 30] degrees followed by the smallest zoom that leaves no
+# black corner (RandomRotateZoom; on half of the samples: the reports give
+# no rate), horizontal and vertical flips with p=0.5 each, then a crop. The
+# crop is mmseg's RandomCrop, a random 512x512 window, rather than a fixed
+# centred one (our choice: more variety from 280 photos; mmcv's CenterCrop
+# gives the slides' version).
 # The reports give no image size: images are resized to fit 1536x1024 (the
 # 6000x4000 originals scaled by 0.256) and trained on 512x512 crops.
+# Converting with --size 1536 1024 makes that Resize a no-op and spares
+# decoding the 24-megapixel JPEGs at every iteration.
 dataset_type = 'SemanticDroneDataset'
 data_root = 'data/semantic_drone/binary'
 flavour = 'binary'
