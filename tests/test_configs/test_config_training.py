@@ -51,9 +51,25 @@ def _with_known_failures(paths: list) -> list:
     ]
 
 
+@HOOKS.register_module(force=True)
+class _SnapshotParams(Hook):
+    """Keep the parameters as they are before the first training step."""
+
+    def __init__(self) -> None:
+        self.before = None
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if self.before is None:
+            self.before = {
+                name: p.detach().clone()
+                for name, p in runner.model.named_parameters()
+            }
+
+
 @pytest.mark.parametrize('path', _with_known_failures(model_configs()))
 def test_config_trains_one_step_and_predicts(path, zoo_data, tmp_path):
-    cfg = _tiny_cfg(path, zoo_data, str(tmp_path))
+    cfg = _tiny_cfg(path, zoo_data, str(tmp_path),
+                    {'custom_hooks': [dict(type='mmseg_ext._SnapshotParams')]})
     runner = build_runner(cfg)
     # the README's keys leave nothing to download
     assert pretrained_inits(runner.model) == []
@@ -62,6 +78,12 @@ def test_config_trains_one_step_and_predicts(path, zoo_data, tmp_path):
     assert runner.iter == 1
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert math.isfinite(loss) and loss > 0, loss
+    snapshot = next(h for h in runner.hooks if isinstance(h, _SnapshotParams))
+    after = dict(runner.model.named_parameters())
+    changed = [n for n, p in snapshot.before.items()
+               if not torch.equal(p, after[n].detach())]
+    assert changed, 'one optimiser step changed no parameter'
+    assert all(torch.isfinite(p).all() for p in after.values())
 
     metrics = runner.test()
     assert 'mIoU' in metrics and 'aAcc' in metrics, metrics
