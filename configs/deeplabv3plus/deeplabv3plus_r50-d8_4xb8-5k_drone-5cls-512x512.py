@@ -1,0 +1,27 @@
+# DeepLabV3+ with an ImageNet ResNet-50 (V1c, mmseg's model base) on the
+# 5-class Semantic Drone Dataset, with the drone reports' recipe
+# (seeds/000_46c25e7023dc5ef2.txt and the 5-class slides
+# seeds/001_ca50463a3cacf843.txt): Tversky loss (alpha 0.3, beta 0.7),
+# Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
+# rotation/zoom + flips + crop.
+# 4 GPUs x 8 images = 32 images per iteration, the slides' batch of 32
+# (tools/dist_train.sh CONFIG 4).
+# Pretrained encoder: model.pretrained='open-mmlab://resnet50_v1c' (from
+# the base). From scratch: --cfg-options model.pretrained=None.
+_base_ = [
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
+    '../_base_/datasets/semantic_drone_multiclass.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/adam_plateau_5k.py',
+    '../_base_/losses/tversky.py',
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(
+        num_classes=5, loss_decode=dict(_base_.loss_tversky, _delete_=True)),
+    auxiliary_head=dict(
+        num_classes=5,
+        loss_decode=dict(_base_.loss_tversky, loss_weight=0.4,
+                         _delete_=True)))

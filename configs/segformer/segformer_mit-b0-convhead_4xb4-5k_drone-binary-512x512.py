@@ -1,0 +1,26 @@
+# SegFormer (MiT-b0, ImageNet weights) with mmseg_ext's SegformerConvHead,
+# the drone report's SegFormer with its hand-made convolutional decoder
+# (seeds/000_46c25e7023dc5ef2.txt), on the binary Semantic Drone Dataset
+# with the report's recipe: Tversky loss (alpha 0.3, beta 0.7), Adam
+# lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
+# rotation/zoom + flips + crop.
+# 4 GPUs x 4 images = 16 images per iteration, the report's batch of 16
+# (tools/dist_train.sh CONFIG 4).
+# One sigmoid output channel for the two classes: see
+# configs/_base_/models/binary_sigmoid_head.py.
+# From scratch: --cfg-options model.backbone.init_cfg=None.
+_base_ = [
+    '../_base_/models/segformer_mit-b0_convhead.py',
+    '../_base_/datasets/semantic_drone_binary.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/adam_plateau_5k.py',
+    '../_base_/losses/tversky.py',
+    '../_base_/models/binary_sigmoid_head.py',
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(
+        _base_.binary_head,
+        loss_decode=dict(_base_.loss_tversky, _delete_=True)))

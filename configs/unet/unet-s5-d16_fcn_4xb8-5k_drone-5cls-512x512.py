@@ -1,0 +1,27 @@
+# fcn_unet_s5-d16 (mmseg's U-Net + FCN head, trained from scratch as
+# upstream's) on the 5-class Semantic Drone Dataset, with the drone
+# reports' recipe (seeds/000_46c25e7023dc5ef2.txt and the 5-class slides
+# seeds/001_ca50463a3cacf843.txt): Tversky loss (alpha 0.3, beta 0.7),
+# Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
+# rotation/zoom + flips + crop.
+# 4 GPUs x 8 images = 32 images per iteration, the slides' batch of 32
+# (tools/dist_train.sh CONFIG 4).
+_base_ = [
+    'mmseg::_base_/models/fcn_unet_s5-d16.py',
+    '../_base_/datasets/semantic_drone_multiclass.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/adam_plateau_5k.py',
+    '../_base_/losses/tversky.py',
+]
+crop_size = (512, 512)
+# the U-Net needs sides divisible by 16: test images are padded
+data_preprocessor = dict(size=crop_size, test_cfg=dict(size_divisor=16))
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(
+        num_classes=5, loss_decode=dict(_base_.loss_tversky, _delete_=True)),
+    auxiliary_head=dict(
+        num_classes=5,
+        loss_decode=dict(_base_.loss_tversky, loss_weight=0.4,
+                         _delete_=True)),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,45 @@
+"""Pascal-Person-Part: person parts on PASCAL VOC 2010 images."""
+from mmseg.datasets import BaseSegDataset
+
+from mmseg_ext.registry import DATASETS
+
+__all__ = ['PascalPersonPartDataset']
+
+
+@DATASETS.register_module()
+class PascalPersonPartDataset(BaseSegDataset):
+    """Pascal-Person-Part (Chen et al., CVPR 2014; 7 classes).
+
+    Converted by ``tools/dataset_converters/pascal_person_part.py`` from the
+    widely used preprocessed PNG release (see ``docs/datasets.md``)::
+
+        img_dir/{train,val}/NAME.jpg
+        ann_dir/{train,val}/NAME.png   ids 0..6, 255 = ignored
+
+    Classes: background (0), head, torso, upper-arms, lower-arms,
+    upper-legs, lower-legs (6). Background is a class, so
+    ``reduce_zero_label`` is False.
+
+    Args:
+        img_suffix (str): Defaults to ``'.jpg'``.
+        seg_map_suffix (str): Defaults to ``'.png'``.
+        reduce_zero_label (bool): Defaults to False.
+        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
+    """
+    METAINFO = dict(
+        classes=('background', 'head', 'torso', 'upper-arms', 'lower-arms',
+                 'upper-legs', 'lower-legs'),
+        # the PASCAL VOC colour map of ids 0..6
+        palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
+                 [0, 0, 128], [128, 0, 128], [0, 128, 128]])
+
+    def __init__(self,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 reduce_zero_label: bool = False,
+                 **kwargs) -> None:
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs)

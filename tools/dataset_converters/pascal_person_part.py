@@ -1,0 +1,11 @@
+"""Convert Pascal-Person-Part (PNG release + VOC images) to the mmseg layout.
+
+    python tools/dataset_converters/pascal_person_part.py SRC OUT \
+        [--voc-images DIR] [--nproc N] [--overwrite]
+
+See docs/datasets.md.
+"""
+from mmseg_ext.datasets.converters.pascal_person_part import main
+
+if __name__ == '__main__':
+    main()
