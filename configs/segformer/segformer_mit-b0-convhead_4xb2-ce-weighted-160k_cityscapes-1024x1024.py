@@ -4,8 +4,8 @@
 # configs/_base_/losses/cityscapes_weighted_ce.py (mmseg's CGNet Cityscapes
 # weights). Otherwise as
 # segformer_mit-b0-convhead_4xb2-160k_cityscapes-1024x1024.py (4 GPUs x 2).
-# Known issue (mmseg 1.2.2, IndexError on ignored pixels): see
-# configs/_base_/losses/cityscapes_weighted_ce.py.
+# The loss is mmseg_ext's CrossEntropyLoss (mmseg 1.2.2's fails on ignored
+# pixels): see configs/_base_/losses/cityscapes_weighted_ce.py.
 _base_ = [
     './segformer_mit-b0-convhead_4xb2-160k_cityscapes-1024x1024.py',
     '../_base_/losses/cityscapes_weighted_ce.py',

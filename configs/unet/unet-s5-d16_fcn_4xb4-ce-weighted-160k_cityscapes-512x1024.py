@@ -3,8 +3,8 @@
 # weights: configs/_base_/losses/cityscapes_weighted_ce.py (mmseg's CGNet
 # Cityscapes weights). Otherwise as
 # unet-s5-d16_fcn_4xb4-160k_cityscapes-512x1024.py (4 GPUs x 4 images).
-# Known issue (mmseg 1.2.2, IndexError on ignored pixels): see
-# configs/_base_/losses/cityscapes_weighted_ce.py.
+# The loss is mmseg_ext's CrossEntropyLoss (mmseg 1.2.2's fails on ignored
+# pixels): see configs/_base_/losses/cityscapes_weighted_ce.py.
 _base_ = [
     './unet-s5-d16_fcn_4xb4-160k_cityscapes-512x1024.py',
     '../_base_/losses/cityscapes_weighted_ce.py',

@@ -31,26 +31,6 @@ def _tiny_cfg(path: str, zoo_data: dict, work_dir: str,
     return cfg
 
 
-# mmseg 1.2.2's CrossEntropyLoss with class_weight indexes the weights with
-# every label, ignored pixels (255) included: IndexError on any batch with
-# an ignored pixel (open-mmlab/mmsegmentation#3734, #3412). Strict: once
-# mmseg_ext ships a cross-entropy that handles it, these turn into failures
-# and the marks must go.
-WEIGHTED_CE_BUG = pytest.mark.xfail(
-    raises=IndexError,
-    strict=True,
-    reason='mmseg 1.2.2 CrossEntropyLoss(class_weight=...) fails on ignored '
-    'pixels (open-mmlab/mmsegmentation#3734)')
-
-
-def _with_known_failures(paths: list) -> list:
-    return [
-        pytest.param(p, marks=WEIGHTED_CE_BUG, id=config_id(p))
-        if '-ce-weighted-' in p else pytest.param(p, id=config_id(p))
-        for p in paths
-    ]
-
-
 @HOOKS.register_module(force=True)
 class _SnapshotParams(Hook):
     """Keep the parameters as they are before the first training step."""
@@ -66,7 +46,7 @@ class _SnapshotParams(Hook):
             }
 
 
-@pytest.mark.parametrize('path', _with_known_failures(model_configs()))
+@pytest.mark.parametrize('path', model_configs(), ids=config_id)
 def test_config_trains_one_step_and_predicts(path, zoo_data, tmp_path):
     cfg = _tiny_cfg(path, zoo_data, str(tmp_path),
                     {'custom_hooks': [dict(type='mmseg_ext._SnapshotParams')]})
@@ -171,20 +151,7 @@ LOCAL_PRETRAINED = {
 }
 
 
-# UFormer keeps its members in a torch.nn.ModuleList, which has no
-# init_weights: mmengine's BaseModule.init_weights only calls children that
-# have one, so the members' init_cfg (the SegFormer's pretrained MiT, also
-# MiT's and U-Net's own initialisation) never runs. Fix: mmengine.model's
-# ModuleList in mmseg_ext/models/segmentors/uformer.py. Strict, as above.
-UFORMER_INIT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason='UFormer.members is a torch.nn.ModuleList: member init_cfg unused')
-
-
-@pytest.mark.parametrize('name', [
-    pytest.param(n, marks=UFORMER_INIT_BUG) if n.startswith('uformer/') else n
-    for n in sorted(LOCAL_PRETRAINED)
-])
+@pytest.mark.parametrize('name', sorted(LOCAL_PRETRAINED))
 def test_encoder_loads_from_a_local_checkpoint(name, tmp_path):
     """The README's local-path key initialises the encoder from a file."""
     path = f'{CONFIG_ROOT}/{name}'

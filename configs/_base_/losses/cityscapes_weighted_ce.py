@@ -7,12 +7,12 @@
 # CityscapesDataset's class order.
 #   _base_ = [..., '../_base_/losses/cityscapes_weighted_ce.py']
 #   model = dict(decode_head=dict(loss_decode=_base_.loss_weighted_ce))
-# KNOWN ISSUE: mmseg 1.2.2's CrossEntropyLoss with class_weight indexes the
-# weights with every label, the ignored 255 included, and raises IndexError
-# on any batch with an ignored pixel (open-mmlab/mmsegmentation#3734), i.e.
-# on every Cityscapes batch. The *-ce-weighted-* configs train only once a
-# cross-entropy that skips ignored pixels replaces it (their tests are
-# marked as expected failures until then).
+# In scope mmseg_ext, 'CrossEntropyLoss' is mmseg_ext's: mmseg 1.2.2's own
+# indexes the class weights with every label, the ignored 255 included, and
+# raises IndexError on any batch with an ignored pixel, i.e. on every
+# Cityscapes batch (open-mmlab/mmsegmentation#3734). Ours averages over the
+# class weights of the labelled pixels (avg_non_ignore=True: PyTorch's
+# weighted mean); see mmseg_ext/models/losses/cross_entropy_loss.py.
 cityscapes_class_weight = [
     2.5959933, 6.7415504, 3.5354059, 9.8663225, 9.690899, 9.369352,
     10.289121, 9.953208, 4.3097677, 9.490387, 7.674431, 9.396905, 10.347791,
@@ -22,4 +22,5 @@ loss_weighted_ce = dict(
     type='CrossEntropyLoss',
     use_sigmoid=False,
     loss_weight=1.0,
-    class_weight=cityscapes_class_weight)
+    class_weight=cityscapes_class_weight,
+    avg_non_ignore=True)
