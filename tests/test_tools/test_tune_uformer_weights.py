@@ -17,18 +17,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmseg_ext.cli.tune_uformer_weights import main
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
-from tests.helpers import DEMO_CONFIG, REPO, run_tool
+from tests.helpers import DEMO_CONFIG, UFORMER_DEMO_CONFIG, run_tool
 
-UFORMER_CONFIG = osp.join(
-    REPO, 'configs', 'demo',
-    'uformer_unet-s5-d16-c8-mit-b0-c64_2xb4-300iter_synthetic-64x64.py')
 CLASSES = ('background', 'obstacle')
 
 
 def _write_config(path: str, data_root: str, members: list) -> None:
     """A tiny UFormer: two demo U-Nets on 32x32 images from data_root."""
     with open(path, 'w') as f:
-        f.write(f"""_base_ = [{UFORMER_CONFIG!r}]
+        f.write(f"""_base_ = [{UFORMER_DEMO_CONFIG!r}]
 model = dict(
     members=[dict(config={DEMO_CONFIG!r}), dict(config={DEMO_CONFIG!r})],
     data_preprocessor=dict(size=(32, 32)),
