@@ -30,7 +30,7 @@ case "$FLAVOUR" in
   multiclass) DATASET=synthetic-5cls; DEFAULT_DATA=data/synthetic_5cls ;;
   *) echo "FLAVOUR=$FLAVOUR: use binary or multiclass" >&2; exit 2 ;;
 esac
-SCHEDULE=2xb4-600iter_${DATASET}-128x128
+SCHEDULE=2xb4-800iter_${DATASET}-128x128
 case "$MODEL" in
   uformer) CONFIG=configs/demo/uformer_unet-s5-d16-c16-mit-b0-c64_${SCHEDULE}.py ;;
   unet) CONFIG=configs/demo/unet-s5-d16-c16_fcn_${SCHEDULE}.py ;;

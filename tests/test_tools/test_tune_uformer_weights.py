@@ -20,6 +20,7 @@ from mmseg_ext.registry import MODELS
 from tests.helpers import DEMO_CONFIG, UFORMER_DEMO_CONFIG, run_tool
 
 CLASSES = ('background', 'obstacle')
+STEPS = 40  # training steps of the good member
 
 
 def _write_config(path: str, data_root: str, members: list) -> None:
@@ -67,13 +68,13 @@ def setup(synthetic_root, tmp_path_factory):
     set_random_seed(0)  # torch, numpy (RandomFlip) and random
     cfg, model = _build(config, member_checkpoints=None)
     good, bad = model.members
-    for module in good.modules():  # BN statistics: the mean of 6 batches
+    for module in good.modules():  # BN statistics: the mean of the batches
         if isinstance(module, _BatchNorm):
             module.momentum = None
     optimizer = torch.optim.AdamW(good.parameters(), lr=3e-3)
     loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))
     model.train()
-    for _ in range(6):
+    for _ in range(STEPS):
         data = model.data_preprocessor(next(loader), True)
         loss, _ = good.parse_losses(
             good.loss(data['inputs'], data['data_samples']))
