@@ -11,10 +11,10 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
     REPO, 'configs', 'demo',
-    'unet-s5-d16-c8_fcn_2xb4-300iter_synthetic-64x64.py')
+    'unet-s5-d16-c16_fcn_2xb4-800iter_synthetic-binary-128x128.py')
 UFORMER_DEMO_CONFIG = osp.join(
     REPO, 'configs', 'demo',
-    'uformer_unet-s5-d16-c8-mit-b0-c64_2xb4-300iter_synthetic-64x64.py')
+    'uformer_unet-s5-d16-c16-mit-b0-c64_2xb4-800iter_synthetic-binary-128x128.py')
 
 
 def tiny_runtime_options(data_root: str, max_iters: int = 4,

@@ -1,7 +1,8 @@
-from .synthetic_data import (SYNTHETIC_CLASSES, SYNTHETIC_PALETTE,
-                             draw_sample, make_synthetic_dataset)
+from .synthetic_data import (SYNTHETIC_CLASSES, SYNTHETIC_FLAVOURS,
+                             SYNTHETIC_PALETTE, draw_sample, draw_scene,
+                             make_synthetic_dataset)
 
 __all__ = [
-    'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE', 'draw_sample',
-    'make_synthetic_dataset'
+    'SYNTHETIC_CLASSES', 'SYNTHETIC_FLAVOURS', 'SYNTHETIC_PALETTE',
+    'draw_sample', 'draw_scene', 'make_synthetic_dataset'
 ]

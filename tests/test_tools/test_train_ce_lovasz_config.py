@@ -6,7 +6,7 @@ from tests.helpers import REPO, as_cli_options, run_tool, tiny_cfg_options
 
 CONFIG = osp.join(
     REPO, 'configs', 'demo',
-    'unet-s5-d16-c8_fcn-ce-lovasz_2xb4-300iter_synthetic-64x64.py')
+    'unet-s5-d16-c16_fcn-ce-lovasz_2xb4-800iter_synthetic-binary-128x128.py')
 
 
 def test_ce_lovasz_config_trains_and_logs_both_losses(synthetic_root,

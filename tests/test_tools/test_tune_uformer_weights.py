@@ -17,18 +17,16 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmseg_ext.cli.tune_uformer_weights import main
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
-from tests.helpers import DEMO_CONFIG, REPO, run_tool
+from tests.helpers import DEMO_CONFIG, UFORMER_DEMO_CONFIG, run_tool
 
-UFORMER_CONFIG = osp.join(
-    REPO, 'configs', 'demo',
-    'uformer_unet-s5-d16-c8-mit-b0-c64_2xb4-300iter_synthetic-64x64.py')
 CLASSES = ('background', 'obstacle')
+STEPS = 40  # training steps of the good member
 
 
 def _write_config(path: str, data_root: str, members: list) -> None:
     """A tiny UFormer: two demo U-Nets on 32x32 images from data_root."""
     with open(path, 'w') as f:
-        f.write(f"""_base_ = [{UFORMER_CONFIG!r}]
+        f.write(f"""_base_ = [{UFORMER_DEMO_CONFIG!r}]
 model = dict(
     members=[dict(config={DEMO_CONFIG!r}), dict(config={DEMO_CONFIG!r})],
     data_preprocessor=dict(size=(32, 32)),
@@ -70,13 +68,13 @@ def setup(synthetic_root, tmp_path_factory):
     set_random_seed(0)  # torch, numpy (RandomFlip) and random
     cfg, model = _build(config, member_checkpoints=None)
     good, bad = model.members
-    for module in good.modules():  # BN statistics: the mean of 6 batches
+    for module in good.modules():  # BN statistics: the mean of the batches
         if isinstance(module, _BatchNorm):
             module.momentum = None
     optimizer = torch.optim.AdamW(good.parameters(), lr=3e-3)
     loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))
     model.train()
-    for _ in range(6):
+    for _ in range(STEPS):
         data = model.data_preprocessor(next(loader), True)
         loss, _ = good.parse_losses(
             good.loss(data['inputs'], data['data_samples']))

@@ -1,14 +1,21 @@
-# The generated two-class dataset of the demo and the tests
-# (python tools/misc/make_synthetic_dataset.py data/synthetic).
+# The generated drone-like dataset, binary flavour (background, obstacle), of
+# the demo and the tests:
+#   python tools/misc/make_synthetic_dataset.py data/synthetic
+# (mmseg_ext/utils/synthetic_data.py). Images are generated at their final
+# size (128x128 by default), so the pipelines do not resize; aerial views
+# have no up or down, so training flips both ways.
 dataset_type = 'BaseSegDataset'
 data_root = 'data/synthetic'
 metainfo = dict(
     classes=('background', 'obstacle'), palette=[[0, 0, 0], [255, 0, 0]])
-crop_size = (64, 64)
+crop_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='RandomFlip',
+        prob=[0.25, 0.25],
+        direction=['horizontal', 'vertical']),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
@@ -21,15 +28,18 @@ tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
         type='TestTimeAug',
-        transforms=[[
-            dict(type='Resize', scale_factor=r, keep_ratio=True)
-            for r in img_ratios
-        ],
-                    [
-                        dict(type='RandomFlip', prob=0., direction='horizontal'),
-                        dict(type='RandomFlip', prob=1., direction='horizontal')
-                    ], [dict(type='LoadAnnotations')],
-                    [dict(type='PackSegInputs')]])
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs')],
+        ])
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -42,7 +52,8 @@ train_dataloader = dict(
         metainfo=metainfo,
         img_suffix='.png',
         seg_map_suffix='.png',
-        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,

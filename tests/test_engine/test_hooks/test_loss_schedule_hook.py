@@ -18,7 +18,7 @@ from tests.helpers import REPO, tiny_cfg_options
 
 CE_LOVASZ_CONFIG = osp.join(
     REPO, 'configs', 'demo',
-    'unet-s5-d16-c8_fcn-ce-lovasz_2xb4-300iter_synthetic-64x64.py')
+    'unet-s5-d16-c16_fcn-ce-lovasz_2xb4-800iter_synthetic-binary-128x128.py')
 
 
 def _head(*losses):

@@ -1,10 +1,10 @@
-# The demos' schedule: AdamW with a poly decay over 300 iterations, a
-# validation and a checkpoint (plus the best mIoU one) every 100 iterations.
-# Demo configs set their own learning rate in optim_wrapper.optimizer.lr.
+# The demos' schedule: AdamW (lr 2e-3) with a poly decay over 800
+# iterations, a validation and a checkpoint (plus the best mIoU one) every
+# 100 iterations.
 _base_ = 'mmseg::_base_/schedules/schedule_20k.py'
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4, _delete_=True))
-max_iters = 300
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4, _delete_=True))
+max_iters = 800
 param_scheduler = [
     dict(
         type='PolyLR',

@@ -1,0 +1,14 @@
+# The generated drone-like dataset, 5-class flavour (DESIGN.md's drone
+# 5-class map):
+#   python tools/misc/make_synthetic_dataset.py data/synthetic_5cls \
+#       --flavour multiclass
+# Same images as the binary flavour of the same seed, other label maps.
+_base_ = './synthetic_binary.py'
+data_root = 'data/synthetic_5cls'
+metainfo = dict(
+    classes=('ground', 'vegetation', 'water', 'structure', 'dynamic'),
+    palette=[[128, 64, 128], [0, 150, 0], [0, 100, 255], [230, 150, 60],
+             [255, 0, 0]])
+train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
+val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
+test_dataloader = val_dataloader
