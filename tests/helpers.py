@@ -14,7 +14,8 @@ DEMO_CONFIG = osp.join(
     'unet-s5-d16-c16_fcn_2xb4-800iter_synthetic-binary-128x128.py')
 UFORMER_DEMO_CONFIG = osp.join(
     REPO, 'configs', 'demo',
-    'uformer_unet-s5-d16-c16-mit-b0-c64_2xb4-800iter_synthetic-binary-128x128.py')
+    'uformer_unet-s5-d16-c16-mit-b0-c64_'
+    '2xb4-800iter_synthetic-binary-128x128.py')
 
 
 def tiny_runtime_options(data_root: str, max_iters: int = 4,

@@ -6,6 +6,7 @@ from mmseg.apis import MMSegInferencer
 
 from mmseg_ext.apis import MMSegExtInferencer, infer_images, init_model
 from mmseg_ext.registry import INFERENCERS
+from tests.helpers import DEMO_CONFIG
 
 
 def _images(synthetic_root):
@@ -45,8 +46,8 @@ def test_same_masks_as_infer_images(run, model, synthetic_root, tmp_path,
 def test_config_with_our_head_inside_an_mmseg_part():
     """The demo SegFormer puts SegformerConvHead into mmseg's MiT-b0
     model: mmseg's inferencer builds that part in mmseg's registry."""
-    config = ('configs/demo/'
-              'segformer_mit-b0-c64-convhead_2xb4-300iter_synthetic-64x64.py')
+    config = ('configs/demo/segformer_mit-b0-c64-convhead_'
+              '2xb4-800iter_synthetic-binary-128x128.py')
     with pytest.raises(KeyError, match='SegformerConvHead'):
         MMSegInferencer(model=config, device='cpu', scope='mmseg_ext')
     with pytest.warns(UserWarning, match='without weights'):
@@ -61,6 +62,4 @@ def test_missing_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.py'):
         MMSegExtInferencer(str(tmp_path / 'nope.py'))
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        MMSegExtInferencer('configs/demo/'
-                           'unet-s5-d16-c8_fcn_2xb4-300iter_synthetic-64x64'
-                           '.py', weights=str(tmp_path / 'nope.pth'))
+        MMSegExtInferencer(DEMO_CONFIG, weights=str(tmp_path / 'nope.pth'))

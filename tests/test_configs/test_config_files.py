@@ -48,8 +48,8 @@ def test_every_config_file_is_counted():
     folders = Counter(
         osp.relpath(osp.dirname(p), CONFIG_ROOT) for p in ALL_CONFIGS)
     assert dict(folders) == EXPECTED_COUNTS
-    assert len(ALL_CONFIGS) == sum(EXPECTED_COUNTS.values()) == 46
-    assert len(model_configs()) == 29
+    assert len(ALL_CONFIGS) == sum(EXPECTED_COUNTS.values()) == 53
+    assert len(model_configs()) == 32
     assert len(ZOO) == 25  # 4 algorithms x 4 datasets, variants, aliases
 
 

@@ -31,10 +31,10 @@ EXPECTED_COUNTS = {
     'deeplabv3plus': 9,
     'segformer': 5,
     'uformer': 4,
-    'demo': 4,
-    '_base_/datasets': 6,
+    'demo': 7,
+    '_base_/datasets': 7,
     '_base_/losses': 5,
-    '_base_/models': 3,
+    '_base_/models': 6,
     '_base_/schedules': 2,
     '_base_': 1,
 }
@@ -56,7 +56,8 @@ DATASET_TOKENS = {
     'drone-5cls': ('SemanticDroneDataset', 'multiclass'),
     'pascal-person-part': ('PascalPersonPartDataset', None),
     'cityscapes': ('CityscapesDataset', None),
-    'synthetic': ('BaseSegDataset', None),
+    'synthetic-binary': ('BaseSegDataset', None),
+    'synthetic-5cls': ('BaseSegDataset', None),
 }
 
 #: ``--cfg-options`` that turn the pretrained encoders off, per algorithm
