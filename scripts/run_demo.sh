@@ -57,14 +57,17 @@ CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
 "$PYTHON" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" \
   --cfg-options test_dataloader.dataset.data_root="$DATA"
 
-# ---------------------------------------------------------------------------
-# Pictures into $WORK_DIR (issue 6): the lead wires in
-# tools/analysis_tools/plot_curves.py and best_worst.py here.
-make_pictures() {
-  :
-}
-make_pictures
-# ---------------------------------------------------------------------------
+# Pictures into $WORK_DIR: loss/mIoU/aAcc/mAcc curves, the 5 best and 5 worst
+# val images (image | ground truth | each member | fused, for the UFormer) with
+# a CSV of per-image scores, and the normalised confusion matrix.
+"$PYTHON" tools/analysis_tools/plot_curves.py "$WORK_DIR" --out "$WORK_DIR/curves.png" \
+  --labels "$MODEL"
+"$PYTHON" tools/analysis_tools/best_worst.py "$CONFIG" "$CKPT" --k 5 \
+  --out-dir "$WORK_DIR" --cfg-options test_dataloader.dataset.data_root="$DATA" \
+  val_dataloader.dataset.data_root="$DATA"
+"$PYTHON" tools/analysis_tools/confusion_matrix.py "$CONFIG" "$CKPT" \
+  --out "$WORK_DIR/confusion.png" --cfg-options test_dataloader.dataset.data_root="$DATA" \
+  val_dataloader.dataset.data_root="$DATA"
 
 echo
 echo "== demo result: $MODEL, $FLAVOUR ($CKPT, val split of $DATA) =="
@@ -78,4 +81,7 @@ for name in report['classes']:
 m = report['metrics']
 print(f"aAcc {m['aAcc']:.2f}  mIoU {m['mIoU']:.2f}  mAcc {m['mAcc']:.2f}")
 print(f"report: {sys.argv[1]}")
+work_dir = sys.argv[1].rsplit("/", 1)[0]
+print(f"pictures: {work_dir}/curves.png, best_worst.png, confusion.png; "
+      f"per-image scores: {work_dir}/per_image_scores.csv")
 PY

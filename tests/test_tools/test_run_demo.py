@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import subprocess
 
+import cv2
 import pytest
 
 from tests.helpers import (REPO, as_cli_options, free_port, run_tool,
@@ -30,6 +31,12 @@ def test_run_demo_pipeline(tmp_path):
     metrics = report['metrics']
     assert (f"aAcc {metrics['aAcc']:.2f}  mIoU {metrics['mIoU']:.2f}  "
             f"mAcc {metrics['mAcc']:.2f}") in tail
+    # the pictures step: curves, the best/worst grid (+ CSV), confusion
+    for name in ('curves.png', 'best_worst.png', 'confusion.png'):
+        image = cv2.imread(osp.join(work_dir, name))
+        assert image is not None and image.size > 0, name
+    with open(osp.join(work_dir, 'per_image_scores.csv')) as f:
+        assert len(f.read().strip().splitlines()) == 1 + 2  # header + val
 
 
 @pytest.mark.parametrize('env, message', [
