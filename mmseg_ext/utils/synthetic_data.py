@@ -40,6 +40,9 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from mmseg_ext.datasets.semantic_drone_classes import (DRONE_FLAVOURS,
+                                                       drone_id_map)
+
 __all__ = [
     'SYNTHETIC_CLASSES', 'SYNTHETIC_PALETTE', 'SYNTHETIC_FLAVOURS',
     'draw_scene', 'draw_sample', 'make_synthetic_dataset'
@@ -50,27 +53,10 @@ PAVED, DIRT, GRASS, GRAVEL, WATER, POOL, VEGETATION = 1, 2, 3, 4, 5, 7, 8
 ROOF, FENCE, PERSON, CAR, TREE = 9, 13, 15, 17, 19
 _GROUNDS = (PAVED, DIRT, GRASS, GRAVEL, VEGETATION)
 
-#: Classes and palettes (RGB) of the two flavours, and the class of each
-#: drone source id the generator draws.
-SYNTHETIC_FLAVOURS: Dict[str, Dict[str, object]] = {
-    'binary':
-    dict(
-        classes=('background', 'obstacle'),
-        palette=[[0, 0, 0], [255, 0, 0]],
-        source_map={
-            PAVED: 0, DIRT: 0, GRASS: 0, GRAVEL: 0, VEGETATION: 0,
-            WATER: 1, POOL: 1, ROOF: 1, FENCE: 1, PERSON: 1, CAR: 1, TREE: 1
-        }),
-    'multiclass':
-    dict(
-        classes=('ground', 'vegetation', 'water', 'structure', 'dynamic'),
-        palette=[[128, 64, 128], [0, 150, 0], [0, 100, 255], [230, 150, 60],
-                 [255, 0, 0]],
-        source_map={
-            PAVED: 0, DIRT: 0, GRAVEL: 0, GRASS: 1, VEGETATION: 1, TREE: 1,
-            WATER: 2, POOL: 2, ROOF: 3, FENCE: 3, PERSON: 4, CAR: 4
-        }),
-}
+#: Classes and palettes (RGB) of the two flavours: the Semantic Drone
+#: dataset's (:data:`mmseg_ext.datasets.semantic_drone_classes.DRONE_FLAVOURS`),
+#: whose id maps (:func:`drone_id_map`) turn the drawn source ids into labels.
+SYNTHETIC_FLAVOURS: Dict[str, Dict[str, object]] = DRONE_FLAVOURS
 #: Classes of the binary flavour (the drone-binary class names).
 SYNTHETIC_CLASSES: Tuple[str, ...] = SYNTHETIC_FLAVOURS['binary']['classes']
 #: Palette (RGB) of the binary flavour.
@@ -82,10 +68,7 @@ def _lookup(flavour: str) -> np.ndarray:
     if flavour not in SYNTHETIC_FLAVOURS:
         raise ValueError(f'flavour={flavour!r} is unknown: use one of '
                          f'{sorted(SYNTHETIC_FLAVOURS)}.')
-    table = np.full(256, 255, dtype=np.uint8)
-    for source, target in SYNTHETIC_FLAVOURS[flavour]['source_map'].items():
-        table[source] = target
-    return table
+    return drone_id_map(flavour)
 
 
 class _Canvas:

@@ -7,8 +7,9 @@ _base_ = './synthetic_binary.py'
 data_root = 'data/synthetic_5cls'
 metainfo = dict(
     classes=('ground', 'vegetation', 'water', 'structure', 'dynamic'),
-    palette=[[128, 64, 128], [0, 150, 0], [0, 100, 255], [230, 150, 60],
-             [255, 0, 0]])
+    # SemanticDroneDataset's 5-class palette
+    palette=[[128, 64, 128], [107, 142, 35], [28, 42, 168], [70, 70, 70],
+             [255, 22, 96]])
 train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = val_dataloader
