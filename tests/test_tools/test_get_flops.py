@@ -21,9 +21,10 @@ def test_uformer_rows_per_member_and_total(capsys):
 
 
 def test_single_model_excludes_auxiliary_head():
-    rows = main([DEMO_CONFIG])  # default shape: the preprocessor's 64x64
+    rows = main([DEMO_CONFIG])  # default shape: the preprocessor's size
     assert [r['name'] for r in rows] == ['model']
-    # fcn_unet_s5-d16 at base_channels=8: the auxiliary FCN head holds
-    # 8*16*9 conv weights + 2*8 BN + 8*2+2 classifier = 1186 parameters
-    assert rows[0]['aux_params'] == 1186
+    # fcn_unet_s5-d16 at base_channels=16: the auxiliary FCN head holds a
+    # bias-free 3x3 conv 32->16 (32*16*9), BN affine (2*16) and a 2-class
+    # 1x1 classifier (16*2 + 2): 4674 parameters
+    assert rows[0]['aux_params'] == 32 * 16 * 9 + 2 * 16 + 16 * 2 + 2
     assert rows[0]['flops'] > 0

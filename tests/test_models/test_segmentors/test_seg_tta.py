@@ -42,7 +42,12 @@ def _binary_model():
 
 def test_binary_identity_tta_equals_plain_prediction():
     model = _binary_model()
-    model.members[0].decode_head.conv_seg.bias.data.fill_(-0.5)
+    # the members' own init gives near-zero logits: spread them so that
+    # the prediction holds both classes
+    conv_seg = model.members[0].decode_head.conv_seg
+    torch.nn.init.normal_(conv_seg.weight, std=3.0,
+                          generator=torch.Generator().manual_seed(0))
+    conv_seg.bias.data.zero_()
     model.eval()
     plain = _predictions(model, [False])[0]
     fraction = plain.pred_sem_seg.data.mean().item()
