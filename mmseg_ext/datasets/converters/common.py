@@ -5,16 +5,18 @@ Each converter reads a dataset's release, checks every image/mask pair
 :func:`check_label_values`) and writes the mmseg layout through
 :func:`write_image` / :func:`copy_file`, which go through a ``.part`` file
 renamed into place, so a crash never leaves a truncated image under its
-final name. A problem raises :class:`ConversionError` naming the file and
+final name, and inside :func:`staged_output`'s staging folder, published
+only once the whole conversion is written. A problem raises :class:`ConversionError` naming the file and
 the fix; the command-line entry points turn it into an exit message.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import shutil
 import sys
-from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
-                    Sequence)
+from typing import (Callable, Dict, Iterable, Iterator, List, Mapping,
+                    Optional, Sequence)
 
 import cv2
 import numpy as np
@@ -24,7 +26,8 @@ from PIL import Image
 from mmseg_ext.engine.atomic_save import commit_part
 
 __all__ = [
-    'ConversionError', 'prepare_output', 'read_image', 'read_label',
+    'ConversionError', 'STAGING_DIR', 'staged_output', 'read_image',
+    'read_label',
     'check_same_size', 'check_label_values', 'write_image', 'copy_file',
     'link_or_copy', 'write_lines', 'pair_files', 'run_tasks',
     'format_counts', 'cli_errors', 'add_common_args'
@@ -35,16 +38,31 @@ class ConversionError(ValueError):
     """A release file a converter cannot use; the message names it."""
 
 
-def prepare_output(out_dir: str, owned: Sequence[str],
-                   overwrite: bool) -> None:
-    """Make ``out_dir`` ready, refusing to mix with an earlier conversion.
+#: The folder inside the output folder that a conversion writes to first.
+STAGING_DIR = '.converting'
+
+
+@contextlib.contextmanager
+def staged_output(out_dir: str, owned: Sequence[str],
+                  overwrite: bool) -> Iterator[str]:
+    """Write a conversion into a staging folder; publish it only if it ends.
+
+    The converter writes everything under the yielded folder
+    (``out_dir/.converting``). When the ``with`` block ends normally, each
+    of ``owned`` replaces its earlier version in ``out_dir`` (renamed into
+    place); when it raises (a bad file found half-way, a kill), the staging
+    folder is deleted and ``out_dir`` is left exactly as it was: no partial
+    dataset, and an earlier conversion survives a failed ``--overwrite``.
 
     Args:
         out_dir (str): The output folder (created if missing).
         owned (Sequence[str]): Paths, relative to ``out_dir``, that the
-            converter writes. With ``overwrite`` they are deleted first
-            (and nothing else is), so no stale file of an earlier run stays.
+            converter writes. With ``overwrite`` their earlier versions are
+            replaced (and nothing else is touched).
         overwrite (bool): Allow a non-empty ``out_dir``.
+
+    Yields:
+        str: The staging folder to write into.
 
     Raises:
         ConversionError: ``out_dir`` is a file, or is not empty and
@@ -52,19 +70,30 @@ def prepare_output(out_dir: str, owned: Sequence[str],
     """
     if osp.exists(out_dir) and not osp.isdir(out_dir):
         raise ConversionError(f'Output {out_dir} exists and is not a folder.')
-    if osp.isdir(out_dir) and os.listdir(out_dir):
+    staging = osp.join(out_dir, STAGING_DIR)
+    if osp.isdir(out_dir) and set(os.listdir(out_dir)) - {STAGING_DIR}:
         if not overwrite:
             raise ConversionError(
                 f'Output folder {out_dir} is not empty: choose an empty or '
                 'new folder, or pass --overwrite to replace what an earlier '
                 f'conversion wrote there ({", ".join(owned)}).')
-        for rel in owned:
-            path = osp.join(out_dir, rel)
-            if osp.isdir(path) and not osp.islink(path):
-                shutil.rmtree(path)
-            elif osp.lexists(path):
-                os.remove(path)
-    os.makedirs(out_dir, exist_ok=True)
+    if osp.isdir(staging):  # left by a conversion that was killed
+        shutil.rmtree(staging)
+    os.makedirs(staging)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for rel in owned:
+        path = osp.join(out_dir, rel)
+        if osp.isdir(path) and not osp.islink(path):
+            shutil.rmtree(path)
+        elif osp.lexists(path):
+            os.remove(path)
+        if osp.lexists(osp.join(staging, rel)):
+            os.replace(osp.join(staging, rel), path)
+    shutil.rmtree(staging)
 
 
 def read_image(path: str) -> np.ndarray:

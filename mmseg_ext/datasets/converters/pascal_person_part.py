@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 from ..pascal_person_part_dataset import PascalPersonPartDataset
 from .common import (ConversionError, add_common_args, check_label_values,
                      check_same_size, cli_errors, copy_file, format_counts,
-                     prepare_output, read_image, read_label, run_tasks,
+                     read_image, read_label, run_tasks, staged_output,
                      write_image, write_lines)
 
 __all__ = [
@@ -162,19 +162,24 @@ def convert_pascal_person_part(src: str,
                     out_dir=out_dir))
     for task in tasks:
         _check_partners(task)
-    prepare_output(out_dir, ('img_dir', 'ann_dir', 'splits'), overwrite)
-    for kind in ('img_dir', 'ann_dir'):
+    # written to a staging folder, published only once all of it is
+    # written: a bad file found half-way leaves OUT as it was
+    with staged_output(out_dir, ('img_dir', 'ann_dir', 'splits'),
+                       overwrite) as staging:
+        for kind in ('img_dir', 'ann_dir'):
+            for split in SPLITS:
+                os.makedirs(osp.join(staging, kind, split), exist_ok=True)
+        os.makedirs(osp.join(staging, 'splits'), exist_ok=True)
+        print(f'Converting {len(tasks)} images of {release["root"]} '
+              f'(photos from {images})')
+        for task in tasks:
+            task['out_dir'] = staging
+        run_tasks(_convert_one, tasks, nproc)
+        counts = {}
         for split in SPLITS:
-            os.makedirs(osp.join(out_dir, kind, split), exist_ok=True)
-    os.makedirs(osp.join(out_dir, 'splits'), exist_ok=True)
-    print(f'Converting {len(tasks)} images of {release["root"]} '
-          f'(photos from {images})')
-    run_tasks(_convert_one, tasks, nproc)
-    counts = {}
-    for split in SPLITS:
-        names = [t['name'] for t in tasks if t['split'] == split]
-        write_lines(osp.join(out_dir, 'splits', f'{split}.txt'), names)
-        counts[split] = len(names)
+            names = [t['name'] for t in tasks if t['split'] == split]
+            write_lines(osp.join(staging, 'splits', f'{split}.txt'), names)
+            counts[split] = len(names)
     print(format_counts('Pascal-Person-Part', counts, out_dir))
     return counts
 

@@ -36,8 +36,8 @@ from ..semantic_drone_classes import (DRONE_FLAVOURS, DRONE_IGNORE_INDEX,
 from ..semantic_drone_dataset import DRONE_ID_MAP_FILE
 from .common import (ConversionError, add_common_args, check_label_values,
                      check_same_size, cli_errors, copy_file, format_counts,
-                     link_or_copy, pair_files, prepare_output, read_image,
-                     read_label, run_tasks, write_image, write_lines)
+                     link_or_copy, pair_files, read_image, read_label,
+                     run_tasks, staged_output, write_image, write_lines)
 
 __all__ = [
     'SPLITS', 'find_drone_release', 'split_drone_names', 'tile_origins',
@@ -281,54 +281,58 @@ def convert_semantic_drone(src: str,
     image_dir, label_dir = find_drone_release(src)
     names = pair_files(image_dir, '.jpg', label_dir, '.png')
     splits = split_drone_names(names, test_count, val_ratio, seed)
-    prepare_output(out_dir, flavours, overwrite)
-    for f in flavours:
-        for kind in ('img_dir', 'ann_dir'):
+    # written to a staging folder, published only once all of it is
+    # written: a bad file found half-way leaves OUT as it was
+    with staged_output(out_dir, flavours, overwrite) as staging:
+        for f in flavours:
+            for kind in ('img_dir', 'ann_dir'):
+                for split in SPLITS:
+                    os.makedirs(
+                        osp.join(staging, f, kind, split), exist_ok=True)
+            os.makedirs(osp.join(staging, f, 'splits'), exist_ok=True)
+        luts = {f: drone_id_map(f, overrides.get(f)) for f in flavours}
+        tasks = [
+            dict(
+                name=name,
+                split=split,
+                image_path=osp.join(image_dir, name + '.jpg'),
+                label_path=osp.join(label_dir, name + '.png'),
+                out_dir=staging,
+                flavours=flavours,
+                luts=luts,
+                size=size,
+                scale=scale,
+                tile=tile) for split in SPLITS for name in splits[split]
+        ]
+        print(f'Converting {len(names)} photos of {image_dir} '
+              f'({", ".join(flavours)})')
+        results = run_tasks(_convert_one, tasks, nproc)
+        written = {split: [] for split in SPLITS}
+        for split, out_names in results:
+            written[split].extend(out_names)
+        options = dict(
+            src=osp.abspath(src), size=list(size) if size else None,
+            scale=scale, tile=tile, test_count=test_count,
+            val_ratio=val_ratio, seed=seed,
+            test_rule='evenly spaced over the sorted names')
+        for f in flavours:
+            root = osp.join(staging, f)
             for split in SPLITS:
-                os.makedirs(osp.join(out_dir, f, kind, split), exist_ok=True)
-        os.makedirs(osp.join(out_dir, f, 'splits'), exist_ok=True)
-    luts = {f: drone_id_map(f, overrides.get(f)) for f in flavours}
-    tasks = [
-        dict(
-            name=name,
-            split=split,
-            image_path=osp.join(image_dir, name + '.jpg'),
-            label_path=osp.join(label_dir, name + '.png'),
-            out_dir=out_dir,
-            flavours=flavours,
-            luts=luts,
-            size=size,
-            scale=scale,
-            tile=tile) for split in SPLITS for name in splits[split]
-    ]
-    print(f'Converting {len(names)} photos of {image_dir} '
-          f'({", ".join(flavours)})')
-    results = run_tasks(_convert_one, tasks, nproc)
-    written = {split: [] for split in SPLITS}
-    for split, out_names in results:
-        written[split].extend(out_names)
-    options = dict(
-        src=osp.abspath(src), size=list(size) if size else None, scale=scale,
-        tile=tile, test_count=test_count, val_ratio=val_ratio, seed=seed,
-        test_rule='evenly spaced over the sorted names')
-    for f in flavours:
-        root = osp.join(out_dir, f)
-        for split in SPLITS:
+                write_lines(
+                    osp.join(root, 'splits', f'{split}.txt'), written[split])
+            record = dict(
+                flavour=f,
+                classes=list(DRONE_FLAVOURS[f]['classes']),
+                ignore_index=DRONE_IGNORE_INDEX,
+                class_map=resolve_drone_class_map(f, overrides.get(f)),
+                lut=luts[f][:len(DRONE_SOURCE_CLASSES)].tolist(),
+                overrides={str(k): v
+                           for k, v in (overrides.get(f) or {}).items()},
+                options=options,
+                source_splits=splits)
             write_lines(
-                osp.join(root, 'splits', f'{split}.txt'), written[split])
-        record = dict(
-            flavour=f,
-            classes=list(DRONE_FLAVOURS[f]['classes']),
-            ignore_index=DRONE_IGNORE_INDEX,
-            class_map=resolve_drone_class_map(f, overrides.get(f)),
-            lut=luts[f][:len(DRONE_SOURCE_CLASSES)].tolist(),
-            overrides={str(k): v
-                       for k, v in (overrides.get(f) or {}).items()},
-            options=options,
-            source_splits=splits)
-        write_lines(
-            osp.join(root, DRONE_ID_MAP_FILE),
-            [json.dumps(record, indent=2)])
+                osp.join(root, DRONE_ID_MAP_FILE),
+                [json.dumps(record, indent=2)])
     counts = {split: len(written[split]) for split in SPLITS}
     for f in flavours:
         print(

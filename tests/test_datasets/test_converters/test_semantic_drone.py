@@ -237,6 +237,40 @@ def test_error_unknown_mask_value(broken_release, tmp_path):
     assert _mask(broken_release, '006') in str(e.value)
 
 
+def _tree(root):
+    """Every file under ``root`` with its bytes."""
+    out = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(osp.join(folder, name), 'rb') as f:
+                out[osp.relpath(osp.join(folder, name), root)] = f.read()
+    return out
+
+
+def test_a_bad_file_half_way_leaves_the_output_as_it_was(
+        broken_release, tmp_path):
+    """Written to a staging folder: a failed --overwrite run keeps the
+    earlier conversion, byte for byte, and leaves no partial output."""
+    out = str(tmp_path / 'o')
+    convert_semantic_drone(broken_release, out, test_count=1)
+    before = _tree(out)
+    assert any(k.startswith('binary/img_dir/') for k in before)
+    # the last photo of the sorted list is found bad after others are
+    # written
+    with open(_image(broken_release, '006'), 'wb') as f:
+        f.write(b'not a jpeg')
+    with pytest.raises(ConversionError, match='Cannot read image'):
+        convert_semantic_drone(broken_release, out, test_count=1,
+                               overwrite=True)
+    assert _tree(out) == before
+    assert sorted(os.listdir(out)) == ['binary', 'multiclass']
+    # a first conversion that fails leaves an empty folder, not a dataset
+    fresh = str(tmp_path / 'fresh')
+    with pytest.raises(ConversionError):
+        convert_semantic_drone(broken_release, fresh, test_count=1)
+    assert os.listdir(fresh) == []
+
+
 def test_error_colour_mask_and_wrong_src(broken_release, tmp_path):
     cv2.imwrite(_mask(broken_release, '000'), np.zeros((16, 24, 3), np.uint8))
     with pytest.raises(ConversionError, match="mode 'RGB'"):
