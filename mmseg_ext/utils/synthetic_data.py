@@ -54,8 +54,8 @@ ROOF, FENCE, PERSON, CAR, TREE = 9, 13, 15, 17, 19
 _GROUNDS = (PAVED, DIRT, GRASS, GRAVEL, VEGETATION)
 
 #: Classes and palettes (RGB) of the two flavours: the Semantic Drone
-#: dataset's (:data:`mmseg_ext.datasets.semantic_drone_classes.DRONE_FLAVOURS`),
-#: whose id maps (:func:`drone_id_map`) turn the drawn source ids into labels.
+#: dataset's (``semantic_drone_classes.DRONE_FLAVOURS``), whose id maps
+#: (:func:`drone_id_map`) turn the drawn source ids into labels.
 SYNTHETIC_FLAVOURS: Dict[str, Dict[str, object]] = DRONE_FLAVOURS
 #: Classes of the binary flavour (the drone-binary class names).
 SYNTHETIC_CLASSES: Tuple[str, ...] = SYNTHETIC_FLAVOURS['binary']['classes']

@@ -19,12 +19,8 @@ import mmengine.config.utils as mmengine_config_utils
 import pytest
 import torch
 
+from tests.helpers import unformatted
 from tests.test_configs.zoo import write_tiny_datasets
-
-
-def _unformatted(text: str, **kwargs):
-    """Stands for yapf's ``FormatCode``: the text as it is."""
-    return text, False
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -36,7 +32,7 @@ def fast_mmengine_configs():
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(mmengine_config_utils, 'load', cached_load)
-            patch.setattr(mmengine_config, 'FormatCode', _unformatted)
+            patch.setattr(mmengine_config, 'FormatCode', unformatted)
             yield
     finally:
         torch.set_num_threads(threads)

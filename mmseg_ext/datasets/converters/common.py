@@ -6,8 +6,9 @@ Each converter reads a dataset's release, checks every image/mask pair
 :func:`write_image` / :func:`copy_file`, which go through a ``.part`` file
 renamed into place, so a crash never leaves a truncated image under its
 final name, and inside :func:`staged_output`'s staging folder, published
-only once the whole conversion is written. A problem raises :class:`ConversionError` naming the file and
-the fix; the command-line entry points turn it into an exit message.
+only once the whole conversion is written. A problem raises
+:class:`ConversionError` naming the file and the fix; the command-line
+entry points turn it into an exit message.
 """
 import argparse
 import contextlib

@@ -158,8 +158,7 @@ def convert_pascal_person_part(src: str,
                     split=split,
                     list_file=list_file,
                     image_path=osp.join(images, name + '.jpg'),
-                    mask_path=osp.join(release['masks'], name + '.png'),
-                    out_dir=out_dir))
+                    mask_path=osp.join(release['masks'], name + '.png')))
     for task in tasks:
         _check_partners(task)
     # written to a staging folder, published only once all of it is
@@ -172,9 +171,8 @@ def convert_pascal_person_part(src: str,
         os.makedirs(osp.join(staging, 'splits'), exist_ok=True)
         print(f'Converting {len(tasks)} images of {release["root"]} '
               f'(photos from {images})')
-        for task in tasks:
-            task['out_dir'] = staging
-        run_tasks(_convert_one, tasks, nproc)
+        run_tasks(_convert_one, [dict(t, out_dir=staging) for t in tasks],
+                  nproc)
         counts = {}
         for split in SPLITS:
             names = [t['name'] for t in tasks if t['split'] == split]

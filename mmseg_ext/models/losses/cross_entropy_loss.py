@@ -69,11 +69,11 @@ def cross_entropy(pred: Tensor,
         pred, label, weight=class_weight, reduction='none',
         ignore_index=ignore_index)
     labelled = label != ignore_index
-    safe_label = torch.where(labelled, label, torch.zeros_like(label))
+    # the class weight of each labelled pixel; ignored ones weigh 0, or 1
+    # without avg_non_ignore
     pixel_weights = torch.where(
-        labelled, class_weight[safe_label],
-        torch.zeros_like(class_weight[safe_label]) if avg_non_ignore else
-        torch.ones_like(class_weight[safe_label]))
+        labelled, class_weight[label.masked_fill(~labelled, 0)],
+        0.0 if avg_non_ignore else 1.0)
     if weight is not None:
         weight = weight.float()
     return weight_reduce_loss(
