@@ -11,14 +11,23 @@ class PascalPersonPartDataset(BaseSegDataset):
     """Pascal-Person-Part (Chen et al., CVPR 2014; 7 classes).
 
     Converted by ``tools/dataset_converters/pascal_person_part.py`` from the
-    widely used preprocessed PNG release (see ``docs/datasets.md``)::
+    widely used preprocessed PNG release, or a colour-mask copy of it (see
+    ``docs/datasets.md``)::
 
         img_dir/{train,val}/NAME.jpg
         ann_dir/{train,val}/NAME.png   ids 0..6, 255 = ignored
 
-    Classes: background (0), head, torso, upper-arms, lower-arms,
-    upper-legs, lower-legs (6). Background is a class, so
-    ``reduce_zero_label`` is False.
+    Classes: background (0), head (1), torso (2), lower-arms (3),
+    upper-arms (4), lower-legs (5), upper-legs (6). Background is a class,
+    so ``reduce_zero_label`` is False.
+
+    The arm and leg ids are in the order the masks show, not the one the
+    literature lists (Chen et al. 2014 and the DeepLab release name the
+    parts "upper arms, lower arms, upper legs, lower legs"): on the real
+    masks checked (8 images, ``docs/datasets.md``), id 3 covers forearms
+    and hands and id 4 the upper arms, which meet the torso at the
+    shoulders; id 5 covers shins and feet and id 6 the thighs, which meet
+    the torso at the hips.
 
     Args:
         img_suffix (str): Defaults to ``'.jpg'``.
@@ -27,8 +36,9 @@ class PascalPersonPartDataset(BaseSegDataset):
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
     METAINFO = dict(
-        classes=('background', 'head', 'torso', 'upper-arms', 'lower-arms',
-                 'upper-legs', 'lower-legs'),
+        # ids 3..6 checked on real masks: forearms, upper arms, shins, thighs
+        classes=('background', 'head', 'torso', 'lower-arms', 'upper-arms',
+                 'lower-legs', 'upper-legs'),
         # the PASCAL VOC colour map of ids 0..6
         palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
                  [0, 0, 128], [128, 0, 128], [0, 128, 128]])

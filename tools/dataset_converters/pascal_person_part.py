@@ -1,7 +1,9 @@
-"""Convert Pascal-Person-Part (PNG release + VOC images) to the mmseg layout.
+"""Convert Pascal-Person-Part (id or colour PNG release + VOC images) to the
+mmseg layout.
 
     python tools/dataset_converters/pascal_person_part.py SRC OUT \
-        [--voc-images DIR] [--nproc N] [--overwrite]
+        [--voc-images DIR] [--lists DIR] [--color-tolerance D] \
+        [--nproc N] [--overwrite]
 
 See docs/datasets.md.
 """

@@ -1,5 +1,5 @@
-# Pascal-Person-Part (7 classes: background, head, torso, upper-arms,
-# lower-arms, upper-legs, lower-legs; 255 ignored). Convert it with
+# Pascal-Person-Part (7 classes: background, head, torso, lower-arms,
+# upper-arms, lower-legs, upper-legs; 255 ignored). Convert it with
 # tools/dataset_converters/pascal_person_part.py (see docs/datasets.md):
 #   data/pascal_person_part/{img_dir,ann_dir}/{train,val}
 # Augmentation of the Pascal-Part report (seeds/002_d09f721897dd7074.txt,

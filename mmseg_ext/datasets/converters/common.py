@@ -2,7 +2,8 @@
 
 Each converter reads a dataset's release, checks every image/mask pair
 (:func:`read_image`, :func:`read_label`, :func:`check_same_size`,
-:func:`check_label_values`) and writes the mmseg layout through
+:func:`check_label_values`; a colour mask is read by :func:`read_mask` and
+turned into ids by :func:`snap_to_palette`) and writes the mmseg layout through
 :func:`write_image` / :func:`copy_file`, which go through a ``.part`` file
 renamed into place, so a crash never leaves a truncated image under its
 final name, and inside :func:`staged_output`'s staging folder, published
@@ -17,7 +18,7 @@ import os.path as osp
 import shutil
 import sys
 from typing import (Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, Sequence)
+                    Optional, Sequence, Tuple)
 
 import cv2
 import numpy as np
@@ -28,9 +29,9 @@ from mmseg_ext.engine.atomic_save import commit_part
 
 __all__ = [
     'ConversionError', 'STAGING_DIR', 'staged_output', 'read_image',
-    'read_label',
-    'check_same_size', 'check_label_values', 'write_image', 'copy_file',
-    'link_or_copy', 'write_lines', 'pair_files', 'run_tasks',
+    'read_label', 'read_mask', 'max_color_tolerance', 'check_color_tolerance',
+    'snap_to_palette', 'check_same_size', 'check_label_values', 'write_image',
+    'copy_file', 'link_or_copy', 'write_lines', 'pair_files', 'run_tasks',
     'format_counts', 'cli_errors', 'add_common_args'
 ]
 
@@ -119,6 +120,20 @@ def read_image(path: str) -> np.ndarray:
     return image
 
 
+def _open_mask(path: str) -> Tuple[np.ndarray, str]:
+    """The pixels of a mask PNG as stored, and its PIL mode."""
+    if not osp.isfile(path):
+        raise ConversionError(f'Mask {path} does not exist.')
+    try:
+        with Image.open(path) as img:
+            mode = img.mode
+            array = np.array(img)
+    except Exception as e:  # PIL raises many types for a bad file
+        raise ConversionError(
+            f'Cannot read mask {path}: {e} (download it again).') from e
+    return array, mode
+
+
 def read_label(path: str) -> np.ndarray:
     """Read a label map of ids (8-bit grey or palette PNG).
 
@@ -134,20 +149,167 @@ def read_label(path: str) -> np.ndarray:
         ConversionError: The file is missing, cannot be decoded or holds
             colours rather than ids.
     """
-    if not osp.isfile(path):
-        raise ConversionError(f'Mask {path} does not exist.')
-    try:
-        with Image.open(path) as img:
-            mode = img.mode
-            label = np.array(img)
-    except Exception as e:  # PIL raises many types for a bad file
-        raise ConversionError(
-            f'Cannot read mask {path}: {e} (download it again).') from e
+    label, mode = _open_mask(path)
     if mode not in ('L', 'P') or label.ndim != 2:
         raise ConversionError(
             f'Mask {path} has PIL mode {mode!r}: expected one id per pixel '
             '(an 8-bit grey or palette PNG), not a colour mask.')
     return label.astype(np.uint8, copy=False)
+
+
+def read_mask(path: str) -> np.ndarray:
+    """Read a mask of ids or of colours, told apart by its channels.
+
+    Args:
+        path (str): The mask file.
+
+    Returns:
+        np.ndarray: ``(H, W)`` uint8 ids for an 8-bit grey or palette PNG
+        (a palette PNG gives its indices, as :func:`read_label`), or
+        ``(H, W, 3)`` RGB / ``(H, W, 4)`` RGBA uint8 colours for a colour
+        PNG (to be turned into ids by :func:`snap_to_palette`).
+
+    Raises:
+        ConversionError: The file is missing, cannot be decoded or is
+            neither (e.g. 16-bit or grey + alpha).
+    """
+    array, mode = _open_mask(path)
+    if mode in ('L', 'P') and array.ndim == 2:
+        return array.astype(np.uint8, copy=False)
+    if mode in ('RGB', 'RGBA') and array.ndim == 3:
+        return array.astype(np.uint8, copy=False)
+    raise ConversionError(
+        f'Mask {path} has PIL mode {mode!r}: expected one id per pixel (an '
+        '8-bit grey or palette PNG) or one colour per pixel (an 8-bit RGB or '
+        'RGBA PNG).')
+
+
+def max_color_tolerance(palette: Sequence[Sequence[int]]) -> float:
+    """Half the smallest distance between two colours of ``palette``.
+
+    A tolerance below it cannot put a colour within reach of two entries,
+    so the nearest entry is the only one in reach (64 for the VOC map).
+    """
+    pal = np.asarray(palette, dtype=np.float64)
+    dist = np.sqrt(((pal[:, None] - pal[None])**2).sum(-1))
+    return float(dist[~np.eye(len(pal), dtype=bool)].min()) / 2
+
+
+def _describe_pixel(flat_index: int, width: int) -> str:
+    y, x = divmod(int(flat_index), width)
+    return f'x={x}, y={y}'
+
+
+def snap_to_palette(colors: np.ndarray,
+                    palette: Sequence[Sequence[int]],
+                    tolerance: float,
+                    path: str,
+                    transparent_id: int = 255,
+                    fix: str = 'raise --color-tolerance') -> np.ndarray:
+    """Turn a colour mask into ids: each pixel's nearest palette colour.
+
+    The distance is Euclidean in RGB. A pixel farther than ``tolerance``
+    from every palette colour is an error, not a guess. The alpha channel of
+    an RGBA mask: 255 (opaque) pixels are read by their colour; 0 (fully
+    transparent) pixels carry no label and become ``transparent_id``
+    whatever their colour; any other alpha is refused (a blended edge
+    whose colour means nothing). Vectorised: the colours are compared once
+    per distinct colour, not per pixel.
+
+    Args:
+        colors (np.ndarray): ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA uint8,
+            as :func:`read_mask` returns it.
+        palette (Sequence[Sequence[int]]): RGB colour of each id.
+        tolerance (float): Largest distance from a palette colour that is
+            still that colour; must be below
+            :func:`max_color_tolerance` of ``palette``.
+        path (str): The mask file, named in errors.
+        transparent_id (int): Id of the alpha-0 pixels. Defaults to 255.
+        fix (str): What the error suggests for colours off the palette.
+
+    Returns:
+        np.ndarray: ``(H, W)`` uint8 ids.
+
+    Raises:
+        ConversionError: A colour beyond ``tolerance`` of every palette
+            entry, or an alpha other than 0 and 255 (the message names the
+            file, the colour or alpha, its pixel count and first pixel), an
+            RGB mask of only grey colours (ids saved as RGB, which would
+            all snap to black), or a tolerance too large for ``palette``.
+    """
+    check_color_tolerance(palette, tolerance)
+    height, width = colors.shape[:2]
+    flat = colors.reshape(-1, colors.shape[-1])
+    if flat.shape[1] == 4:
+        alpha = flat[:, 3]
+        partial = (alpha != 0) & (alpha != 255)
+        if partial.any():
+            values = np.unique(alpha[partial])
+            raise ConversionError(
+                f'Mask {path} has {int(partial.sum())} semi-transparent '
+                f'pixel(s) (alpha {values[:5].tolist()}'
+                f'{"..." if values.size > 5 else ""}; first at '
+                f'{_describe_pixel(np.argmax(partial), width)}): only alpha '
+                '255 (a label by its colour) and 0 (no label) have a meaning; '
+                're-export the mask without blended (anti-aliased) edges.')
+        opaque = alpha == 255
+    else:
+        opaque = np.ones(flat.shape[0], dtype=bool)
+    rgb = flat[opaque, :3].astype(np.uint32)
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    uniq, inverse = np.unique(packed, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ucol = np.stack([uniq >> 16, (uniq >> 8) & 255, uniq & 255],
+                    axis=1).astype(np.int64)
+    pal = np.asarray(palette, dtype=np.int64)
+    dist = np.sqrt(((ucol[:, None, :] - pal[None])**2).sum(-1))
+    nearest = dist.argmin(1)
+    near_dist = dist[np.arange(len(uniq)), nearest]
+    counts = np.bincount(inverse, minlength=len(uniq))
+    grey = (ucol[:, 0] == ucol[:, 1]) & (ucol[:, 1] == ucol[:, 2])
+    grey_entries = ((pal[:, 0] == pal[:, 1]) & (pal[:, 1] == pal[:, 2])).sum()
+    if grey.all() and len(uniq) > grey_entries:
+        # ids 0..6 written as RGB would all lie within reach of black
+        raise ConversionError(
+            f'Mask {path} is an RGB image whose {len(uniq)} colours are all '
+            f'grey ({ucol[:5, 0].tolist()}{"..." if len(uniq) > 5 else ""}): '
+            'it looks like ids saved as RGB, not a colour mask. Save the ids '
+            'as an 8-bit grey (or palette) PNG.')
+    far = np.flatnonzero(near_dist > tolerance)
+    if far.size:
+        worst = far[np.argmax(counts[far])]
+        first = np.flatnonzero(opaque)[np.argmax(inverse == worst)]
+        others = ''
+        if far.size > 1:
+            others = (f'; {far.size - 1} more colour(s) off the palette, '
+                      f'{int(counts[far].sum() - counts[worst])} pixel(s)')
+        raise ConversionError(
+            f'Mask {path}: colour {tuple(ucol[worst].tolist())} at '
+            f'{int(counts[worst])} pixel(s) (first at '
+            f'{_describe_pixel(first, width)}) is {near_dist[worst]:.1f} '
+            f'from the nearest palette colour (id {int(nearest[worst])}, '
+            f'{tuple(pal[nearest[worst]].tolist())}), beyond the tolerance '
+            f'{tolerance:g}{others}. Is it a mask of this dataset? If its '
+            f'colours are only further off, {fix}.')
+    ids = np.full(flat.shape[0], transparent_id, dtype=np.uint8)
+    ids[opaque] = nearest[inverse]
+    return ids.reshape(height, width)
+
+
+def check_color_tolerance(palette: Sequence[Sequence[int]],
+                          tolerance: float) -> None:
+    """Refuse a negative tolerance or one that reaches two palette colours.
+
+    Raises:
+        ConversionError: Naming the allowed range.
+    """
+    limit = max_color_tolerance(palette)
+    if not 0 <= tolerance < limit:
+        raise ConversionError(
+            f'Colour tolerance {tolerance:g} (--color-tolerance) is outside '
+            f'[0, {limit:g}): '
+            f'{limit:g} is half the distance between the two closest palette '
+            'colours, beyond which a colour could match two ids.')
 
 
 def check_same_size(image_path: str, image: np.ndarray, mask_path: str,
