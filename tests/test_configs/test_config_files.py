@@ -13,11 +13,13 @@ from mmengine.registry import DefaultScope
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
 from tests.test_configs.zoo import (ALGORITHMS, ALIASES, CONFIG_ROOT,
-                                    DATASET_TOKENS, EXPECTED_COUNTS,
-                                    NAME_PATTERN, NO_PRETRAINED, algorithm_of,
-                                    config_id, list_configs, load,
-                                    member_model, model_configs,
-                                    pretrained_inits, shrink_model_options)
+                                    CPU_RECIPE_DATA_ROOT, CPU_RECIPE_GPUS,
+                                    CPU_RECIPES, DATASET_TOKENS,
+                                    EXPECTED_COUNTS, NAME_PATTERN,
+                                    NO_PRETRAINED, algorithm_of, config_id,
+                                    list_configs, load, member_model,
+                                    model_configs, pretrained_inits,
+                                    shrink_model_options)
 
 ALL_CONFIGS = list_configs(recursive=True)
 UPSTREAM_NAMED = [
@@ -48,9 +50,12 @@ def test_every_config_file_is_counted():
     folders = Counter(
         osp.relpath(osp.dirname(p), CONFIG_ROOT) for p in ALL_CONFIGS)
     assert dict(folders) == EXPECTED_COUNTS
-    assert len(ALL_CONFIGS) == sum(EXPECTED_COUNTS.values()) == 53
-    assert len(model_configs()) == 32
-    assert len(ZOO) == 25  # 4 algorithms x 4 datasets, variants, aliases
+    assert len(ALL_CONFIGS) == sum(EXPECTED_COUNTS.values()) == 61
+    assert len(model_configs()) == 38
+    # 4 algorithms x 4 datasets, variants, aliases, 6 CPU recipes
+    assert len(ZOO) == 31
+    assert sorted(config_id(p) for p in ZOO
+                  if config_id(p) in CPU_RECIPES) == sorted(CPU_RECIPES)
 
 
 @pytest.mark.parametrize('path', UPSTREAM_NAMED, ids=config_id)
@@ -61,10 +66,18 @@ def test_name_follows_upstream_and_matches_values(path):
     match = re.match(NAME_PATTERN, name)
     assert match, f'{name} does not follow the upstream pattern'
     folder = osp.basename(osp.dirname(path))
+    cfg = Config.fromfile(path)
     if folder in ALGORITHMS:
         assert match['algorithm'].startswith(folder), name
-        assert match['gpus'] == '4', 'the zoo assumes 4 GPUs'
-    cfg = Config.fromfile(path)
+        if config_id(path) in CPU_RECIPES:
+            # the documented exception: 2 CPU processes on the real data
+            assert match['gpus'] == CPU_RECIPE_GPUS, name
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader'):
+                root = cfg[loader]['dataset']['data_root']
+                assert root.startswith(CPU_RECIPE_DATA_ROOT), (loader, root)
+        else:
+            assert match['gpus'] == '4', 'the zoo assumes 4 GPUs'
     assert int(match['batch']) == cfg.train_dataloader.batch_size
     schedule = match['schedule']
     iters = (int(schedule[:-1]) * 1000
@@ -81,9 +94,18 @@ def test_name_follows_upstream_and_matches_values(path):
         assert cfg[loader]['dataset']['type'] == dataset_type
         assert cfg[loader]['dataset'].get('flavour') == flavour
     if match['extra'] == 'ce-1.0-lovasz-1.0':
-        losses = cfg.model.decode_head.loss_decode
-        assert [(loss['type'], loss['loss_weight']) for loss in losses] == [
-            ('CrossEntropyLoss', 1.0), ('LovaszLoss', 1.0)]
+        if cfg.model['type'] == 'UFormer':
+            # every member's decode head, and the loss on the fused logits
+            loss_lists = [
+                member_model(m).decode_head.loss_decode
+                for m in cfg.model['members']
+            ] + [cfg.model.fused_loss]
+        else:
+            loss_lists = [cfg.model.decode_head.loss_decode]
+        for losses in loss_lists:
+            assert [(loss['type'], loss['loss_weight'])
+                    for loss in losses] == [('CrossEntropyLoss', 1.0),
+                                            ('LovaszLoss', 1.0)]
 
 
 def _zoo_model_dicts(cfg: Config) -> list:
@@ -124,13 +146,18 @@ def _unbuilt_model(path: str, options: dict):
 def test_pretrained_encoders_and_the_keys_that_turn_them_off(path):
     """Encoders reference upstream checkpoints; the README's keys drop them.
 
-    For single models the generic
-    ``model.pretrained=None model.backbone.init_cfg=None`` works too.
+    The CPU recipes train from scratch: they reference no checkpoint at all
+    (members included), and the keys change nothing. For single models the
+    generic ``model.pretrained=None model.backbone.init_cfg=None`` works
+    too.
     """
     algorithm = algorithm_of(path)
     shrink = shrink_model_options(load(path))
     model = _unbuilt_model(path, shrink)
-    assert pretrained_inits(model) == PRETRAINED[algorithm]
+    if config_id(path) in CPU_RECIPES:
+        assert pretrained_inits(model) == []
+    else:
+        assert pretrained_inits(model) == PRETRAINED[algorithm]
     model = _unbuilt_model(path, dict(shrink, **NO_PRETRAINED[algorithm]))
     assert pretrained_inits(model) == []
     if algorithm != 'uformer':

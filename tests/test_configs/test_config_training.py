@@ -1,7 +1,8 @@
 """Every config trains one step and predicts on CPU, on tiny generated data.
 
 Each config is shrunk by ``--cfg-options``-style overrides only (widths,
-32x32 crops, one iteration, the folder README's no-pretrained keys), then
+32x32 crops, one iteration, the folder README's no-pretrained keys; the
+CPU recipes, which reference no checkpoint, run without them), then
 built and run through mmseg_ext's runner, as ``tools/train.py`` does (so the
 ``mmseg::`` parts are adopted into the mmseg_ext scope).
 """
@@ -15,8 +16,8 @@ from mmengine.hooks import Hook
 
 from mmseg_ext.cli.common import build_model, build_runner
 from mmseg_ext.registry import HOOKS, METRICS
-from tests.test_configs.zoo import (CONFIG_ROOT, NO_PRETRAINED, algorithm_of,
-                                    config_id, dataset_key, load,
+from tests.test_configs.zoo import (CONFIG_ROOT, CPU_RECIPES, NO_PRETRAINED,
+                                    algorithm_of, config_id, dataset_key, load,
                                     model_configs, pretrained_inits,
                                     shrink_model_options, tiny_options)
 
@@ -25,7 +26,8 @@ def _tiny_cfg(path: str, zoo_data: dict, work_dir: str,
               extra: Optional[dict] = None):
     cfg = load(path)
     options = tiny_options(cfg, zoo_data[dataset_key(cfg)], work_dir)
-    options.update(NO_PRETRAINED.get(algorithm_of(path), {}))
+    if config_id(path) not in CPU_RECIPES:  # those need no key
+        options.update(NO_PRETRAINED.get(algorithm_of(path), {}))
     options.update(extra or {})
     cfg.merge_from_dict(options)
     return cfg
@@ -51,7 +53,7 @@ def test_config_trains_one_step_and_predicts(path, zoo_data, tmp_path):
     cfg = _tiny_cfg(path, zoo_data, str(tmp_path),
                     {'custom_hooks': [dict(type='mmseg_ext._SnapshotParams')]})
     runner = build_runner(cfg)
-    # the README's keys leave nothing to download
+    # the README's keys (the CPU recipes need none) leave nothing to download
     assert pretrained_inits(runner.model) == []
 
     runner.train()
