@@ -130,3 +130,21 @@ for flavour in flavours:
             print(f"{flavour:<11}{run:<15}{m['mIoU']:>7.2f}{m['mAcc']:>7.2f}"
                   f"{m['aAcc']:>7.2f}")
 PY
+
+# the README's picture: the flavours' galleries stacked, as one JPEG
+"$PYTHON" - "$WORK_ROOT" ${FLAVOURS:-binary multiclass} <<'PY'
+import os.path as osp, sys
+import cv2
+import numpy as np
+root, flavours = sys.argv[1], sys.argv[2:]
+grids = [cv2.imread(osp.join(root, f, 'gallery', 'best_worst.png'))
+         for f in flavours]
+grids = [g for g in grids if g is not None]
+if grids:
+    width = min(g.shape[1] for g in grids)
+    grids = [cv2.resize(g, (width, round(g.shape[0] * width / g.shape[1])),
+                        interpolation=cv2.INTER_AREA) for g in grids]
+    out = osp.join(root, 'gallery.jpg')
+    cv2.imwrite(out, np.concatenate(grids), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    print(f'gallery: {out}')
+PY
