@@ -203,8 +203,12 @@ def test_metafile_lists_exactly_the_folder_configs(folder):
         match = re.match(NAME_PATTERN, osp.basename(config))
         assert model['Metadata']['Batch Size'] == (
             int(match['gpus']) * cfg.train_dataloader.batch_size)
-        # Results only where someone measured them (none yet)
-        assert 'Results' not in model and 'Weights' not in model
+        # Results only where someone measured them: the CPU-scale recipes
+        # on the real drone data (tests/test_results.py checks the numbers
+        # against the committed reports); no weights are published
+        if osp.relpath(config, 'configs') not in CPU_RECIPES:
+            assert 'Results' not in model, config
+        assert 'Weights' not in model
         names.append(osp.basename(config))
     assert sorted(names) == sorted(configs)
 
