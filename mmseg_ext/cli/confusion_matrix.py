@@ -57,15 +57,18 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
     num_classes = model_num_classes(model)
     ignore_index = evaluator_ignore_index(model.cfg, args.split)
     classes = list(model.dataset_meta['classes'])
-    counts = torch.zeros((num_classes, num_classes), dtype=torch.long)
+    # row C: predictions on labels outside 0..C-1 (not ignore_index), which
+    # mmseg's IoUMetric counts as false positives; drawn and saved: rows 0..C-1
+    counts = torch.zeros((num_classes + 1, num_classes), dtype=torch.long)
     print_log(f'Counting {len(dataset)} {args.split} images',
               logger='current')
     for sample in iter_predictions(model, dataset):
         counts += confusion_matrix(
             sample.pred_sem_seg.data.squeeze(0),
             sample.gt_sem_seg.data.squeeze(0), num_classes,
-            ignore_index).cpu()
-    counts = counts.numpy()
+            ignore_index, out_of_range_row=True).cpu()
+    metrics = confusion_metrics(counts)
+    counts = counts[:num_classes].numpy()
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     height, width = plot_confusion_matrix(
         counts, classes, args.out,
@@ -78,7 +81,6 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
         writer.writerow(['ground truth \\ prediction'] + classes)
         for name, row in zip(classes, counts):
             writer.writerow([name] + [int(v) for v in row])
-    metrics = confusion_metrics(torch.from_numpy(counts))
     print_log(
         f"{args.split}: aAcc {metrics['aAcc']:.2f}, mIoU "
         f"{metrics['mIoU']:.2f}, mAcc {metrics['mAcc']:.2f}\n"

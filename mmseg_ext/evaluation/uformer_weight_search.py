@@ -4,14 +4,17 @@ The members run once per batch; their logits are fused for every weight
 candidate through UFormer's own predict path (:meth:`UFormer.fuse` at the
 padded input size, then :meth:`UFormer.postprocess_result`), so a candidate's
 numbers are the ones ``tools/test.py`` reports for a UFormer with those
-weights. Only a ``(K, C, C)`` confusion matrix per candidate is kept, never the
-logits of the whole split.
+weights. Only a ``(K, C + 1, C)`` confusion matrix per candidate is kept
+(its last row: pixels labelled outside ``0..C-1``, not ``ignore_index``),
+never the logits of the whole split.
 
 The metrics are mmseg's ``IoUMetric`` ones (its
 :meth:`~mmseg.evaluation.metrics.IoUMetric.total_area_to_metrics`): pixels
-labelled ``ignore_index`` do not count, a class absent from both ground truth
-and predictions is NaN and left out of the means, and the labels are taken as
-the dataset loaded them (``reduce_zero_label`` already applied).
+labelled ``ignore_index`` do not count, a pixel labelled outside ``0..C-1``
+(not ``ignore_index``) counts in its predicted class's area and union only, a
+class absent from both ground truth and predictions is NaN and left out of
+the means, and the labels are taken as the dataset loaded them
+(``reduce_zero_label`` already applied).
 """
 import math
 from dataclasses import dataclass, field
@@ -136,13 +139,15 @@ def accumulate_confusions(model: UFormer,
         progress (bool): Show a progress bar over the images.
 
     Returns:
-        Tensor: ``(K, C, C)`` int64 confusion counts on the CPU.
+        Tensor: ``(K, C + 1, C)`` int64 confusion counts on the CPU (rows
+        ground truth, the last one labels outside ``0..C-1``; see
+        :func:`confusion_matrix` with ``out_of_range_row``).
     """
     num_members = len(model.members)
     weights = torch.stack([
         UFormer._initial_weights(w, num_members) for w in candidates
     ]).to(model.weights.device)
-    confusions = torch.zeros((len(weights), num_classes, num_classes),
+    confusions = torch.zeros((len(weights), num_classes + 1, num_classes),
                              dtype=torch.long,
                              device=weights.device)
     dataset = getattr(dataloader, 'dataset', None)
@@ -159,8 +164,10 @@ def accumulate_confusions(model: UFormer,
             for result, sample in zip(results, samples):
                 confusions[k] += confusion_matrix(
                     result.pred_sem_seg.data.squeeze(0),
-                    sample.gt_sem_seg.data.squeeze(0), num_classes,
-                    ignore_index)
+                    sample.gt_sem_seg.data.squeeze(0),
+                    num_classes,
+                    ignore_index,
+                    out_of_range_row=True)
         if bar is not None:
             bar.update(len(samples))
     if bar is not None:
@@ -176,7 +183,8 @@ class WeightSearchResult:
         candidates (list[list[float]]): ``K`` weight vectors.
         tags (list[list[str]]): Per candidate, ``'m{i} alone'`` and/or
             ``'current'``.
-        confusions (Tensor): ``(K, C, C)`` confusion counts.
+        confusions (Tensor): ``(K, C + 1, C)`` (or ``(K, C, C)``) confusion
+            counts, as :func:`accumulate_confusions` gives them.
         metric (str): The metric ranked by, one of :data:`METRICS`.
         metrics (list[dict]): Per candidate, :func:`confusion_metrics`.
         ranking (list[int]): Candidate indices, best first.

@@ -7,7 +7,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
+from mmseg.structures import SegDataSample
 
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
@@ -52,6 +54,13 @@ def test_confusion_matrix_hand_computed():
     expected = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 1, 2]])
     assert torch.equal(confusion_matrix(pred, gt, 3, 255), expected)
     assert confusion_matrix(pred, gt, 3, 255).dtype == torch.long
+    # with the last row: the pixel labelled 7, predicted 1
+    with_row = confusion_matrix(pred, gt, 3, 255, out_of_range_row=True)
+    assert torch.equal(with_row,
+                       torch.cat([expected, torch.tensor([[0, 1, 0]])]))
+    assert with_row.dtype == torch.long
+    with pytest.raises(ValueError, match=r'\(C \+ 1, C\)'):
+        confusion_metrics(torch.zeros(5, 3, dtype=torch.long))
 
 
 def test_confusion_metrics_equal_mmseg_iou_metric():
@@ -152,17 +161,150 @@ def test_accumulate_confusions_equal_uformer_predict(synthetic_root,
     candidates = [[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]]
     confusions = accumulate_confusions(
         model, loader, candidates, num_classes=2, progress=False)
-    assert confusions.shape == (3, 2, 2)
+    assert confusions.shape == (3, 3, 2)
     assert int(confusions[0].sum()) == 4 * 32 * 32
     # three different fusions: the comparison below is not vacuous
     assert len({tuple(c.flatten().tolist()) for c in confusions}) == 3
     for weights, confusion in zip(candidates, confusions):
         model.fixed_weights.copy_(torch.tensor(weights))
-        expected = torch.zeros(2, 2, dtype=torch.long)
+        expected = torch.zeros(3, 2, dtype=torch.long)
         with torch.no_grad():
             for data in loader:
                 for out in model.test_step(data):
                     expected += confusion_matrix(
-                        out.pred_sem_seg.data[0], out.gt_sem_seg.data[0], 2,
-                        255)
+                        out.pred_sem_seg.data[0],
+                        out.gt_sem_seg.data[0],
+                        2,
+                        255,
+                        out_of_range_row=True)
         assert torch.equal(confusion, expected)
+
+
+def _mmseg_reference(pairs, num_classes, ignore_index):
+    """mmseg ``IoUMetric`` numbers of ``(pred, gt)`` pairs, unrounded.
+
+    ``intersect_and_union`` per pair, summed, then ``total_area_to_metrics``,
+    as ``IoUMetric.compute_metrics`` does.
+    """
+    areas = [
+        IoUMetric.intersect_and_union(pred, gt, num_classes, ignore_index)
+        for pred, gt in pairs
+    ]
+    # the areas are exact whole counts; in float64 the ratios are too
+    totals = [sum(area[i] for area in areas).double() for i in range(4)]
+    per_class = IoUMetric.total_area_to_metrics(*totals, ['mIoU'])
+    return dict(
+        aAcc=float(per_class['aAcc']) * 100,
+        mIoU=float(np.nanmean(per_class['IoU'])) * 100,
+        mAcc=float(np.nanmean(per_class['Acc'])) * 100,
+        IoU=per_class['IoU'] * 100,
+        Acc=per_class['Acc'] * 100)
+
+
+def _random_pairs(seed, num_images, num_classes, ignore_index, shape=(9, 11)):
+    """Predictions in ``0..C-1``; labels in ``0..C+2`` and ignored pixels."""
+    rng = torch.Generator().manual_seed(seed)
+    pairs = []
+    for _ in range(num_images):
+        pred = torch.randint(0, num_classes, shape, generator=rng)
+        gt = torch.randint(0, num_classes + 3, shape, generator=rng)
+        gt[torch.rand(shape, generator=rng) < 0.2] = ignore_index
+        pairs.append((pred, gt))
+    return pairs
+
+
+def _assert_metrics_equal(got, expected):
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert got[key] == pytest.approx(expected[key], abs=1e-6), key
+    for key in ('IoU', 'Acc'):
+        np.testing.assert_allclose(got[key], expected[key], atol=1e-6,
+                                   equal_nan=True)
+
+
+@pytest.mark.parametrize('ignore_index', [255, 0])
+def test_confusion_metrics_equal_mmseg_with_labels_out_of_range(
+        ignore_index):
+    """A label >= C that is not ignored counts its prediction, as in mmseg.
+
+    mmseg's ``intersect_and_union`` masks only ``ignore_index``: such a
+    pixel is in no class's ground-truth area, but its predicted class's area
+    and union (an FP) count it.
+    """
+    num_classes = 4
+    pairs = _random_pairs(0, 3, num_classes, ignore_index)
+    assert any(bool(((gt >= num_classes) & (gt != ignore_index)).any())
+               for _, gt in pairs)
+    expected = _mmseg_reference(pairs, num_classes, ignore_index)
+    total = sum(
+        confusion_matrix(pred, gt, num_classes, ignore_index,
+                         out_of_range_row=True) for pred, gt in pairs)
+    assert total.shape == (num_classes + 1, num_classes)
+    _assert_metrics_equal(confusion_metrics(total), expected)
+    # the weight search scores its (K, C + 1, C) counts the same way
+    result = WeightSearchResult([[1.0, 0.0], [0.0, 1.0]],
+                                [['m0 alone'], ['m1 alone']],
+                                torch.stack([total, total]))
+    for metrics in result.metrics:
+        _assert_metrics_equal(metrics, expected)
+
+
+class _StubUFormer:
+    """What :func:`accumulate_confusions` uses of a UFormer.
+
+    ``inputs`` are already the members' logits ``(M, N, C, H, W)``.
+    """
+
+    def __init__(self, num_members: int):
+        self.members = [None] * num_members
+        self.weights = torch.full((num_members, ), 1.0 / num_members)
+
+    @staticmethod
+    def data_preprocessor(data, training):
+        return data
+
+    @staticmethod
+    def member_logits(inputs, metas):
+        return inputs
+
+    @staticmethod
+    def fuse(logits, weights):
+        return (weights[:, None, None, None, None] * logits).sum(0)
+
+    @staticmethod
+    def postprocess_result(seg_logits, samples):
+        for sample, logits in zip(samples, seg_logits):
+            sample.pred_sem_seg = PixelData(data=logits.argmax(0)[None])
+        return samples
+
+
+def test_accumulate_confusions_equal_mmseg_with_labels_out_of_range():
+    """The search's counts give mmseg's numbers on labels >= C too."""
+    num_classes, shape = 3, (8, 10)
+    rng = torch.Generator().manual_seed(1)
+    batches, gts = [], []
+    for _ in range(2):
+        logits = torch.randn((2, 2, num_classes) + shape, generator=rng)
+        samples = []
+        for _ in range(2):
+            gt = torch.randint(0, num_classes + 3, shape, generator=rng)
+            gt[torch.rand(shape, generator=rng) < 0.2] = 255
+            gts.append(gt)
+            sample = SegDataSample(metainfo=dict(img_shape=shape))
+            sample.gt_sem_seg = PixelData(data=gt[None])
+            samples.append(sample)
+        batches.append(dict(inputs=logits, data_samples=samples))
+    candidates = [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    confusions = accumulate_confusions(
+        _StubUFormer(2), batches, candidates, num_classes, progress=False)
+    result = WeightSearchResult(candidates, [[], ['current'], []],
+                                confusions)
+    for k, weights in enumerate(candidates):
+        w = torch.tensor(weights)
+        preds = [
+            logits.argmax(0) for batch in batches
+            for logits in (w[:, None, None, None, None] *
+                           batch['inputs']).sum(0)
+        ]
+        _assert_metrics_equal(
+            result.metrics[k],
+            _mmseg_reference(zip(preds, gts), num_classes, 255))
