@@ -9,9 +9,12 @@ pixels, so upstream's class-weighted CE cannot train on it.
 
 Inside scope ``mmseg_ext``, ``type='CrossEntropyLoss'`` builds this subclass:
 without ``class_weight`` (or with ``use_sigmoid``/``use_mask``) it is
-mmseg's loss unchanged; with ``class_weight`` the softmax loss is averaged
-over the class weights of the labelled pixels, as
-``torch.nn.functional.cross_entropy(weight=..., ignore_index=...)`` does.
+mmseg's loss unchanged; with ``class_weight`` it gives mmseg's value and
+gradient wherever mmseg gives one (no ignored pixel, or an ``ignore_index``
+that is a valid class index), and where mmseg raises it averages the softmax
+loss over the class weights of the labelled pixels, plus 1 per ignored
+pixel unless ``avg_non_ignore``. The class-weighted mean is summed in
+float32, so it stays finite under float16 autocast.
 ``type='mmseg.CrossEntropyLoss'`` still reaches upstream's.
 """
 from typing import Optional
@@ -38,13 +41,18 @@ def cross_entropy(pred: Tensor,
                   avg_non_ignore: bool = False) -> Tensor:
     """Softmax cross-entropy, mmseg's contract, class weights fixed.
 
-    Identical to :func:`mmseg.models.losses.cross_entropy` except where that
-    one fails: ``class_weight`` given, ``reduction='mean'`` and no
-    ``avg_factor``. There the summed loss is divided by the sum of the class
-    weights of the labelled pixels (PyTorch's weighted mean); with
-    ``avg_non_ignore=False`` every ignored pixel adds 1 to that sum, as it
-    adds 1 to mmseg's unweighted denominator. Without ignored pixels both
-    settings give mmseg's value.
+    Identical to :func:`mmseg.models.losses.cross_entropy` (value, gradient
+    and dtype) wherever that one works. With ``class_weight``,
+    ``reduction='mean'`` and no ``avg_factor`` the summed loss is divided by
+    the sum of the class weights of the labelled pixels (PyTorch's weighted
+    mean) plus, with ``avg_non_ignore=False``, one term per ignored pixel:
+    ``class_weight[ignore_index]`` when ``-C <= ignore_index < C`` (mmseg's
+    denominator), else 1 (mmseg raises ``IndexError`` there, #3734), as an
+    ignored pixel adds 1 to mmseg's unweighted denominator. Both sums and
+    the division are done in float32 (float64 for float64 inputs) and the
+    result is cast to mmseg's dtype: mmseg's float16 sum of the class
+    weights of a full batch (float16 logits, e.g. under autocast) overflows
+    to inf and its loss is 0.
 
     Args:
         pred (Tensor): Logits of shape ``(N, C, H, W)``.
@@ -68,17 +76,32 @@ def cross_entropy(pred: Tensor,
     loss = F.cross_entropy(
         pred, label, weight=class_weight, reduction='none',
         ignore_index=ignore_index)
-    labelled = label != ignore_index
-    # the class weight of each labelled pixel; ignored ones weigh 0, or 1
-    # without avg_non_ignore
-    pixel_weights = torch.where(
-        labelled, class_weight[label.masked_fill(~labelled, 0)],
-        0.0 if avg_non_ignore else 1.0)
     if weight is not None:
         weight = weight.float()
+    # mmseg's dtype: that of ``(loss * weight).sum() / class_weight[label]``
+    out_dtype = torch.promote_types(loss.dtype, class_weight.dtype)
+    if weight is not None:
+        out_dtype = torch.promote_types(out_dtype, weight.dtype)
+    # sum and divide in float32 (or wider): a float16 sum of the pixel
+    # weights of a 512 x 1024 batch is inf, and the loss 0 (autocast)
+    acc_dtype = torch.promote_types(out_dtype, torch.float32)
+    num_classes = class_weight.numel()
+    labelled = label != ignore_index
+    if avg_non_ignore:
+        ignored_weight = 0.0
+    elif -num_classes <= ignore_index < num_classes:
+        # mmseg: class_weight[ignore_index], as for any other label
+        ignored_weight = class_weight[ignore_index].to(acc_dtype)
+    else:
+        # mmseg raises IndexError (#3734); count it as 1, as without weights
+        ignored_weight = 1.0
+    pixel_weights = torch.where(
+        labelled,
+        class_weight.to(acc_dtype)[label.masked_fill(~labelled, 0)],
+        ignored_weight)
     return weight_reduce_loss(
-        loss, weight=weight, reduction='mean',
-        avg_factor=pixel_weights.sum())
+        loss.to(acc_dtype), weight=weight, reduction='mean',
+        avg_factor=pixel_weights.sum()).to(out_dtype)
 
 
 @MODELS.register_module()
@@ -87,10 +110,13 @@ class CrossEntropyLoss(MMSegCrossEntropyLoss):
 
     Same arguments as :class:`mmseg.models.losses.CrossEntropyLoss`
     (``use_sigmoid``, ``use_mask``, ``reduction``, ``class_weight`` — a list
-    or a file — ``loss_weight``, ``loss_name``, ``avg_non_ignore``). Only the
-    softmax, class-weighted mean differs: see :func:`cross_entropy`. Use
-    ``avg_non_ignore=True`` with class weights to get PyTorch's weighted
-    mean.
+    or a file — ``loss_weight``, ``loss_name``, ``avg_non_ignore``). It
+    gives mmseg's value and gradient wherever mmseg gives one; only the
+    softmax, class-weighted mean with ignored pixels whose ``ignore_index``
+    is no class index (255), where mmseg raises ``IndexError``, is ours,
+    and the class-weighted mean of float16 logits, which mmseg overflows to
+    0: see :func:`cross_entropy`. Use ``avg_non_ignore=True`` with class
+    weights to get PyTorch's weighted mean.
     """
 
     def __init__(self, *args, **kwargs) -> None:
