@@ -1,6 +1,7 @@
+from .checkpoint_fit import CheckpointMismatchError, check_checkpoint_fits
 from .dist_utils import (init_dist_auto, launcher_env, resolve_dist_backend,
                          shutdown_dist)
-from .hooks import LossScheduleHook
+from .hooks import CheckpointHook, LossScheduleHook
 from .runner import DeviceAwareRunner
 from .safe_checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                               install_safe_checkpoint_loader, safe_loading,
@@ -13,5 +14,6 @@ __all__ = [
     'DeviceAwareRunner', 'adopt_mmseg_scope', 'init_dist_auto',
     'launcher_env', 'resolve_dist_backend', 'shutdown_dist', 'SAFE_GLOBALS',
     'UnsafeCheckpointError', 'install_safe_checkpoint_loader',
-    'safe_loading', 'safe_torch_load', 'LossScheduleHook'
+    'safe_loading', 'safe_torch_load', 'LossScheduleHook', 'CheckpointHook',
+    'CheckpointMismatchError', 'check_checkpoint_fits'
 ]

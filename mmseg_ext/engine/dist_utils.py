@@ -28,11 +28,28 @@ from mmengine.dist import init_dist
 from mmengine.logging import print_log
 
 __all__ = [
-    'resolve_dist_backend', 'init_dist_auto', 'launcher_env', 'shutdown_dist',
-    'dist_session'
+    'check_backend_name', 'resolve_dist_backend', 'init_dist_auto',
+    'launcher_env', 'shutdown_dist', 'dist_session'
 ]
 
 _BACKENDS = ('auto', 'nccl', 'gloo', 'mpi')
+
+
+def check_backend_name(requested: str) -> None:
+    """Raise unless ``requested`` names a backend :func:`resolve_dist_backend`
+    knows; single-process runs check it too, so a typo does not wait for
+    the first distributed run.
+
+    Args:
+        requested (str): ``env_cfg.dist_cfg.backend``.
+
+    Raises:
+        ValueError: ``requested`` is not one of the known backends.
+    """
+    if requested not in _BACKENDS:
+        raise ValueError(
+            f'env_cfg.dist_cfg.backend={requested!r} is not supported; use '
+            f'one of {_BACKENDS} (auto = nccl with CUDA, gloo without).')
 
 
 def resolve_dist_backend(requested: str = 'auto',
@@ -50,10 +67,7 @@ def resolve_dist_backend(requested: str = 'auto',
     Raises:
         ValueError: ``requested`` is not one of the known backends.
     """
-    if requested not in _BACKENDS:
-        raise ValueError(
-            f'env_cfg.dist_cfg.backend={requested!r} is not supported; use '
-            f'one of {_BACKENDS} (auto = nccl with CUDA, gloo without).')
+    check_backend_name(requested)
     if cuda_available is None:
         cuda_available = torch.cuda.is_available()
     if requested == 'auto':

@@ -1,3 +1,4 @@
+from .checkpoint_hook import CheckpointHook
 from .loss_schedule_hook import LossScheduleHook
 
-__all__ = ['LossScheduleHook']
+__all__ = ['CheckpointHook', 'LossScheduleHook']

@@ -1,6 +1,6 @@
 """A mmengine ``Runner`` that trains distributed on CPU (gloo) and GPU (nccl).
 
-It differs from mmengine's ``Runner`` in six places only:
+It differs from mmengine's ``Runner`` in seven places only:
 
 * :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
   in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
@@ -18,13 +18,19 @@ It differs from mmengine's ``Runner`` in six places only:
 * :meth:`save_checkpoint` writes to ``<name>.part`` and renames, so a crash
   mid-write never leaves a truncated ``iter_N.pth`` for ``--resume`` or
   ``tools/test.py`` to pick up;
+* :meth:`load_checkpoint` (``tools/test.py CKPT``, ``load_from``) and
+  :meth:`resume` refuse a checkpoint whose weights do not fit the model
+  (mmengine loads it with ``strict=False``: random weights get tested, or
+  training silently starts from scratch); ``load_strict=False`` in the config
+  opts out for ``load_from``/test, never for resume, and resume also
+  refuses a file without training state;
 * :meth:`_log_env` adds one line saying where the run runs, e.g.
   ``device: cpu, backend: gloo, world size: 2 (launcher pytorch)``
   (mmengine's environment block calls the world size "GPU number").
 """
 import copy
 import os.path as osp
-from typing import Dict, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as torch_dist
@@ -36,11 +42,15 @@ from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mmseg_ext.engine.atomic_save import commit_part
-from mmseg_ext.engine.dist_utils import init_dist_auto
+from mmseg_ext.engine.checkpoint_fit import (CheckpointMismatchError,
+                                             check_checkpoint_fits)
+from mmseg_ext.engine.dist_utils import check_backend_name, init_dist_auto
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODEL_WRAPPERS, RUNNERS
 
@@ -100,9 +110,10 @@ class DeviceAwareRunner(Runner):
             env_cfg (dict): The config's ``env_cfg``; ``dist_cfg.backend`` may
                 be ``'auto'`` (default), ``'nccl'``, ``'gloo'`` or ``'mpi'``.
         """
+        dist_cfg: dict = dict(env_cfg.get('dist_cfg', {}))
+        backend = dist_cfg.pop('backend', 'auto')
+        check_backend_name(backend)  # a typo fails in one process too
         if self.distributed and not is_distributed():
-            dist_cfg: dict = dict(env_cfg.get('dist_cfg', {}))
-            backend = dist_cfg.pop('backend', 'auto')
             init_dist_auto(self.launcher, backend=backend, **dist_cfg)
         super().setup_env(env_cfg)
 
@@ -197,3 +208,95 @@ class DeviceAwareRunner(Runner):
         super().save_checkpoint(out_dir, f'{filename}.part', **args)
         if self.rank == 0:  # mmengine writes the file on rank 0 only
             commit_part(part, osp.join(out_dir, filename))
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys: List[Tuple[str, str]] = [(r'^module.',
+                                                               '')]):
+        """Load a checkpoint into the model; it must fit unless told so.
+
+        ``tools/test.py CKPT`` and ``load_from`` come here. A checkpoint of
+        another model is refused before anything is loaded, with the file
+        and counts and examples of its missing, unexpected and mis-shaped
+        keys. Partial loading (fine-tuning from a checkpoint of another
+        head, say) needs ``load_strict = False`` in the config
+        (``--cfg-options load_strict=False``): the mismatch is then logged
+        and the fitting weights are loaded, as mmengine does. Loading only a
+        backbone is better done with the model's ``init_cfg=dict(type=
+        'Pretrained', checkpoint=..., prefix='backbone.')``.
+
+        Args:
+            filename (str): Local path or URL (mmengine's schemes).
+            map_location (str | callable): As :func:`torch.load`.
+            strict (bool, optional): None: the config's ``load_strict``
+                (default True); :meth:`resume` always loads strictly.
+            revise_keys (list): ``(pattern, replacement)`` key rewrites
+                (mmengine's; strips DDP's ``module.`` by default).
+
+        Returns:
+            dict: The loaded checkpoint.
+
+        Raises:
+            CheckpointMismatchError: The weights do not fit and loading is
+                strict, or a resume file has no training state.
+        """
+        resuming = getattr(self, '_resuming', False)
+        if strict is None:
+            strict = resuming or bool(self.cfg.get('load_strict', True))
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if resuming:
+            _check_training_state(checkpoint, filename)
+            hint = ''
+        else:
+            hint = ('\nPass the checkpoint written for this config, or set '
+                    'load_strict=False in the config (--cfg-options '
+                    'load_strict=False) to load only the weights that fit.')
+        if strict:
+            check_checkpoint_fits(model, checkpoint, filename, revise_keys,
+                                  hint)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict=False, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """mmengine's resume, from a checkpoint that fits exactly and holds
+        training state (else :class:`CheckpointMismatchError` naming the
+        file). Arguments are mmengine's :meth:`~mmengine.runner.Runner.
+        resume` ones."""
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer,
+                           resume_param_scheduler, map_location)
+        finally:
+            self._resuming = False
+
+
+def _check_training_state(checkpoint: dict, filename: str) -> None:
+    """Raise unless ``checkpoint`` holds what mmengine's resume reads."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    lacking = [
+        name for name, present in (
+            ('meta.epoch', isinstance(meta, dict) and 'epoch' in meta),
+            ('meta.iter', isinstance(meta, dict) and 'iter' in meta),
+            ('message_hub', isinstance(checkpoint, dict)
+             and 'message_hub' in checkpoint))
+        if not present
+    ]
+    if lacking:
+        raise CheckpointMismatchError(
+            f'Cannot resume from {filename!r}: it holds no training state '
+            f'({", ".join(lacking)} missing), so it was not written by '
+            'mmengine\'s CheckpointHook during training. To start a new '
+            f'training from its weights, use load_from={filename!r} '
+            'without --resume.')

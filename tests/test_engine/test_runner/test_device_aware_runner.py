@@ -155,3 +155,151 @@ def test_logs_device_backend_and_world_size(tiny_unet_run):
     with open(logs[0]) as f:
         log = f.read()
     assert 'device: cpu, backend: none, world size: 1 (launcher none)' in log
+
+
+def _other_model_checkpoint(checkpoint: str, path: str) -> str:
+    """``checkpoint`` with one key dropped, one added and one reshaped: a
+    checkpoint of another model, as far as loading can tell."""
+    state = dict(_load_checkpoint(checkpoint, map_location='cpu')
+                 ['state_dict'])
+    keys = [k for k in state if state[k].dim() == 4]
+    del state[keys[0]]
+    state['extra_head.conv_seg.weight'] = torch.zeros(2, 8, 1, 1)
+    state[keys[1]] = torch.zeros(1, *state[keys[1]].shape[1:])
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    return path
+
+
+def test_load_from_another_model_is_refused(tiny_unet_run, synthetic_root,
+                                            tmp_path):
+    """load_from (and tools/test.py, which sets it) refuse a checkpoint that
+    does not fit, naming it, unless load_strict=False."""
+    from mmseg_ext.engine import CheckpointMismatchError
+    _, checkpoint, _ = tiny_unet_run
+    bad = _other_model_checkpoint(checkpoint, str(tmp_path / 'other.pth'))
+    runner = DeviceAwareRunner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'strict'), 'strict',
+             load_from=bad))
+    with pytest.raises(CheckpointMismatchError) as info:
+        runner.load_or_resume()
+    text = str(info.value)
+    assert repr(bad) in text
+    assert 'keys are missing from the checkpoint' in text
+    assert '1 checkpoint keys are not in the model (unexpected): ' \
+        'extra_head.conv_seg.weight' in text
+    assert '1 keys have another shape' in text
+    assert 'load_strict=False' in text
+    # the model was not touched
+    assert not runner._has_loaded
+
+    loose = DeviceAwareRunner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'loose'), 'loose',
+             load_from=bad, load_strict=False))
+    loose.load_or_resume()
+    assert loose._has_loaded
+    good = _load_checkpoint(checkpoint, map_location='cpu')['state_dict']
+    loaded = loose.model.state_dict()
+    same = [k for k in good if k in loaded and torch.equal(good[k],
+                                                           loaded[k])]
+    assert len(same) == len(good) - 2  # all but the dropped and reshaped
+
+
+def test_test_tool_refuses_another_models_checkpoint(tiny_unet_run,
+                                                     synthetic_root,
+                                                     tmp_path):
+    """tools/test.py exits non-zero with the file named, instead of
+    reporting the mIoU of random weights."""
+    import subprocess
+    import sys
+    config, checkpoint, _ = tiny_unet_run
+    bad = _other_model_checkpoint(checkpoint, str(tmp_path / 'other.pth'))
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', config, bad, '--work-dir',
+         str(tmp_path / 'test'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={synthetic_root}'],
+        cwd=osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+            osp.abspath(__file__))))),
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert 'CheckpointMismatchError' in proc.stderr
+    assert 'other.pth' in proc.stderr
+    assert 'Iter(test)' not in proc.stdout  # no metric was computed
+    assert not glob.glob(str(tmp_path / 'test' / '**' / '*.json'),
+                         recursive=True)
+
+
+def test_resume_refuses_weights_only_and_other_model(tiny_unet_run,
+                                                     synthetic_root,
+                                                     tmp_path):
+    """--resume from a file without training state, or from another
+    model's checkpoint, fails at once with the file named (was KeyError:
+    'epoch' or a tensor-size error inside the optimizer)."""
+    from mmseg_ext.engine import CheckpointMismatchError
+    _, checkpoint, _ = tiny_unet_run
+    weights = str(tmp_path / 'weights_only.pth')
+    torch.save({'state_dict': _load_checkpoint(
+        checkpoint, map_location='cpu')['state_dict']}, weights)
+    runner = DeviceAwareRunner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'r1'), 'r1', load_from=weights,
+             resume=True))
+    with pytest.raises(CheckpointMismatchError,
+                       match='holds no training state.*meta.epoch'):
+        runner.train()
+
+    full = _load_checkpoint(checkpoint, map_location='cpu')
+    state = dict(full['state_dict'])
+    state.pop(next(iter(state)))
+    full['state_dict'] = state
+    other = str(tmp_path / 'other_full.pth')
+    torch.save(full, other)
+    runner = DeviceAwareRunner.from_cfg(
+        _cfg(synthetic_root, str(tmp_path / 'r2'), 'r2', load_from=other,
+             resume=True, load_strict=False))  # no opt-out for resume
+    with pytest.raises(CheckpointMismatchError, match='other_full.pth'):
+        runner.train()
+
+
+def test_unknown_backend_fails_in_a_single_process(synthetic_root,
+                                                   tmp_path):
+    with pytest.raises(ValueError, match="backend='glooo' is not supported"):
+        DeviceAwareRunner.from_cfg(
+            _cfg(synthetic_root, str(tmp_path), 'glooo',
+                 env_cfg=dict(dist_cfg=dict(backend='glooo'))))
+
+
+def test_save_killed_with_max_keep_one_still_resumes(synthetic_root,
+                                                    tmp_path, monkeypatch):
+    """max_keep_ckpts=1 and a job killed while writing iter_4: iter_2 is
+    still there, last_checkpoint names it and --resume finishes the run
+    (mmengine's hook deleted iter_2 before writing iter_4)."""
+    import mmengine.runner.runner as runner_module
+    from mmengine.runner import find_latest_checkpoint
+    real_save = runner_module.save_checkpoint
+    calls = []
+
+    def dies_on_second_save(checkpoint, filename, *args, **kwargs):
+        calls.append(filename)
+        if len(calls) == 2:
+            with open(filename, 'wb') as f:
+                f.write(b'half a checkpoint')
+            raise _Crash('killed while saving')
+        return real_save(checkpoint, filename, *args, **kwargs)
+
+    work_dir = str(tmp_path / 'keep1')
+    keep_one = dict(default_hooks=dict(checkpoint=dict(max_keep_ckpts=1)))
+    monkeypatch.setattr(runner_module, 'save_checkpoint',
+                        dies_on_second_save)
+    with pytest.raises(_Crash):
+        DeviceAwareRunner.from_cfg(
+            _cfg(synthetic_root, work_dir, 'keep1', **keep_one)).train()
+    monkeypatch.setattr(runner_module, 'save_checkpoint', real_save)
+    latest = find_latest_checkpoint(work_dir)
+    assert latest == osp.join(work_dir, 'iter_2.pth')
+    assert osp.isfile(latest)
+    runner = DeviceAwareRunner.from_cfg(
+        _cfg(synthetic_root, work_dir, 'keep1-resume', resume=True,
+             **keep_one))
+    runner.train()
+    assert runner.iter == 4
+    assert sorted(glob.glob(osp.join(work_dir, 'iter_*.pth'))) == [
+        osp.join(work_dir, 'iter_4.pth')]
