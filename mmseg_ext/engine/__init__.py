@@ -2,6 +2,7 @@ from .checkpoint_fit import CheckpointMismatchError, check_checkpoint_fits
 from .dist_utils import (init_dist_auto, launcher_env, resolve_dist_backend,
                          shutdown_dist)
 from .hooks import CheckpointHook, LossScheduleHook
+from .optimizers import DefaultOptimWrapperConstructor
 from .runner import DeviceAwareRunner
 from .safe_checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                               install_safe_checkpoint_loader, safe_loading,
@@ -15,5 +16,6 @@ __all__ = [
     'launcher_env', 'resolve_dist_backend', 'shutdown_dist', 'SAFE_GLOBALS',
     'UnsafeCheckpointError', 'install_safe_checkpoint_loader',
     'safe_loading', 'safe_torch_load', 'LossScheduleHook', 'CheckpointHook',
-    'CheckpointMismatchError', 'check_checkpoint_fits'
+    'CheckpointMismatchError', 'check_checkpoint_fits',
+    'DefaultOptimWrapperConstructor'
 ]

@@ -13,7 +13,11 @@ from mmengine.logging import print_log
 from mmengine.model import ModuleList
 from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.structures import PixelData
+from mmseg.models.decode_heads.cascade_decode_head import \
+    BaseCascadeDecodeHead
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import accuracy
+from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
@@ -25,7 +29,85 @@ from mmseg_ext.registry import MODELS
 from .default_members import default_uformer_members, load_model_cfg
 
 FUSE_MODES = ('logits', 'probs')
+MEMBER_PREPROCESSOR_MODES = ('check', 'ignore')
 MemberCfg = Union[str, dict, ConfigDict]
+# SegDataPreProcessor's defaults for the fields that change the tensor a
+# member sees (its normalisation, colour order and the value of padding)
+_PREPROCESSOR_DEFAULTS = dict(
+    type='SegDataPreProcessor',
+    mean=None,
+    std=None,
+    bgr_to_rgb=False,
+    rgb_to_bgr=False,
+    pad_val=0)
+
+
+def _member_label(member: MemberCfg, index: int) -> str:
+    """``member 1 (config 'path.py')`` or ``member 1 (EncoderDecoder)``."""
+    if isinstance(member, dict) and 'config' in member:
+        member = member['config']
+    if isinstance(member, str):
+        return f'member {index} (config {member!r})'
+    kind = member.get('type', '?') if isinstance(member, dict) else member
+    kind = getattr(kind, '__name__', kind)
+    return f'member {index} ({kind})'
+
+
+def _preprocessor_fields(cfg: dict) -> Dict[str, object]:
+    """The comparable normalisation fields of a data_preprocessor config.
+
+    Returns a dict with ``type`` (without scope), ``mean`` and ``std`` (a
+    tuple of floats or None), ``swap_rb`` (``bgr_to_rgb or rgb_to_bgr``:
+    both flip the channel order) and ``pad_val``.
+    """
+    fields = dict(_PREPROCESSOR_DEFAULTS)
+    fields.update({k: cfg[k] for k in fields if k in cfg})
+    kind = fields['type']
+    kind = getattr(kind, '__name__', kind)
+    out: Dict[str, object] = dict(type=str(kind).split('.')[-1])
+    for key in ('mean', 'std'):
+        value = fields[key]
+        out[key] = None if value is None else tuple(float(v) for v in value)
+    out['swap_rb'] = bool(fields['bgr_to_rgb']) or bool(fields['rgb_to_bgr'])
+    out['pad_val'] = float(fields['pad_val'])
+    return out
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(
+            math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9)
+            for x, y in zip(a, b))
+    return a == b
+
+
+def _check_member_preprocessor(own: dict, member: dict, label: str) -> None:
+    """Raise if a member's data_preprocessor normalises differently.
+
+    Args:
+        own (dict): UFormer's data_preprocessor config.
+        member (dict): The member's own data_preprocessor config.
+        label (str): The member, for the message.
+
+    Raises:
+        ValueError: Naming the member, the field, both values and the fix.
+    """
+    mine, theirs = _preprocessor_fields(own), _preprocessor_fields(member)
+    names = dict(swap_rb='bgr_to_rgb/rgb_to_bgr (channel swap)')
+    for key in ('type', 'mean', 'std', 'swap_rb', 'pad_val'):
+        if _same(mine[key], theirs[key]):
+            continue
+        field = names.get(key, key)
+        raise ValueError(
+            f'UFormer {label}: its own data_preprocessor has {field}='
+            f'{theirs[key]!r} but UFormer\'s has {field}={mine[key]!r}. '
+            'UFormer builds its members without their data_preprocessor '
+            'and feeds every member the batch its own one made, so this '
+            'member would see input prepared differently from its own '
+            'training. Make the two agree (set model.data_preprocessor, '
+            'or the member config\'s), or pass '
+            "member_preprocessor='ignore' to UFormer to use UFormer's "
+            'data_preprocessor for every member anyway.')
 
 
 def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
@@ -54,6 +136,17 @@ def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
     return ConfigDict(copy.deepcopy(dict(member)))
 
 
+def _decode_heads(member: nn.Module) -> List[nn.Module]:
+    """A member's decode heads in order: one, or a cascade's stages."""
+    head = member.decode_head
+    return list(head) if isinstance(head, nn.ModuleList) else [head]
+
+
+def _final_head(member: nn.Module) -> nn.Module:
+    """The head whose logits are the member's output (a cascade's last)."""
+    return _decode_heads(member)[-1]
+
+
 def _weighted_sum(maps: Sequence[Tensor], weights: Tensor) -> Tensor:
     """``sum_i weights[i] * maps[i]``, summed in member order."""
     total = weights[0] * maps[0]
@@ -70,7 +163,11 @@ class UFormer(BaseSegmentor):
     on local detail, and a SegFormer, strong on global context, averaged.
     UFormer owns the one ``data_preprocessor``; members are built without
     theirs, so a batch is normalised and padded once and every member sees
-    the same tensor.
+    the same tensor. A member whose config has a ``data_preprocessor`` that
+    normalises differently (``type``, ``mean``, ``std``, channel swap
+    ``bgr_to_rgb``/``rgb_to_bgr``, ``pad_val``) is refused, unless
+    ``member_preprocessor='ignore'``: a member trained alone would
+    otherwise see input unlike its training, silently.
 
     Fusion of the member logits ``l_i`` (each resized to the image):
     ``'logits'``: ``sum_i w_i l_i``; ``'probs'``: ``log(sum_i w_i p_i)``
@@ -79,6 +176,15 @@ class UFormer(BaseSegmentor):
     is a logit map whose argmax (or sigmoid) is the fused prediction.
     ``w`` is ``weights / sum(weights)``, or with ``learn_weights=True``
     ``softmax(theta)`` with ``theta`` initialised to ``log(w)``.
+
+    Members are ``EncoderDecoder`` or ``CascadeEncoderDecoder`` segmentors
+    (e.g. OCRNet) whose decode heads keep mmseg's ``loss`` (forward, then
+    ``loss_by_feat``): UFormer trains them through ``forward`` and
+    ``loss_by_feat`` to fuse the very logits the member's loss saw. A
+    member whose segmentor overrides ``loss``/``_decode_head_forward_train``
+    or whose decode head overrides ``loss`` (e.g. PointRend's
+    ``PointHead``) is refused at build time, unless it is frozen and there
+    is no ``fused_loss`` (then UFormer only runs its ``inference``).
 
     Training: the sum of each unfrozen member's own losses, prefixed
     ``m0.``, ``m1.``..., plus ``fused_loss`` (if given) on the fused
@@ -108,7 +214,10 @@ class UFormer(BaseSegmentor):
         weights (list[float], optional): One non-negative weight per
             member, not all zero; normalised to sum 1. Defaults to equal.
         learn_weights (bool): Learn the weights (softmax-normalised).
-            Needs ``fused_loss``, the only loss that reaches them.
+            Needs ``fused_loss``, the only loss that reaches them. In the
+            ``mmseg_ext`` scope the default optimizer-wrapper constructor
+            (``mmseg_ext/engine/optimizers/default_constructor.py``) exempts
+            ``weight_logits`` from weight decay.
         fuse (str): ``'logits'`` (default) or ``'probs'``.
         member_checkpoints (list[str | None], optional): One checkpoint
             (path or URL) per member, loaded in :meth:`init_weights` with
@@ -120,6 +229,16 @@ class UFormer(BaseSegmentor):
             the data samples as ``pred_sem_seg_m{i}`` (and
             ``seg_logits_m{i}``), for analysis.
         data_preprocessor (dict, optional): Defaults to the first member's.
+        member_preprocessor (str): What to do with the members' own
+            ``data_preprocessor`` configs, which are never built:
+            ``'check'`` (default) raises a ValueError naming the member,
+            the field and both values when one differs from UFormer's in
+            ``type``, ``mean``, ``std``, the channel swap
+            (``bgr_to_rgb or rgb_to_bgr``) or ``pad_val``; ``'ignore'``
+            uses UFormer's for every member without comparing. Sizes
+            (``size``, ``size_divisor``) and ``seg_pad_val`` are not
+            compared: UFormer's own apply. A member without a
+            ``data_preprocessor`` is not compared.
         train_cfg, test_cfg: Unused (members use their own); kept for the
             mmseg segmentor signature.
         init_cfg (dict, optional): Initialisation config.
@@ -138,6 +257,7 @@ class UFormer(BaseSegmentor):
                  fused_loss: Union[dict, Sequence[dict], None] = None,
                  keep_member_preds: bool = False,
                  data_preprocessor: OptConfigType = None,
+                 member_preprocessor: str = 'check',
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -152,6 +272,17 @@ class UFormer(BaseSegmentor):
             raise ValueError(f'UFormer needs at least 2 members, got {n}')
         if data_preprocessor is None:
             data_preprocessor = member_cfgs[0].get('data_preprocessor')
+        if member_preprocessor not in MEMBER_PREPROCESSOR_MODES:
+            raise ValueError(
+                f'member_preprocessor must be one of '
+                f'{MEMBER_PREPROCESSOR_MODES}, got {member_preprocessor!r}')
+        if member_preprocessor == 'check' and isinstance(
+                data_preprocessor, dict):
+            for i, (member, cfg) in enumerate(zip(members, member_cfgs)):
+                own = cfg.get('data_preprocessor')
+                if isinstance(own, dict):
+                    _check_member_preprocessor(data_preprocessor, own,
+                                               _member_label(member, i))
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if fuse not in FUSE_MODES:
@@ -183,6 +314,9 @@ class UFormer(BaseSegmentor):
             cfg.pop('data_preprocessor', None)
             self._override_heads(cfg, overrides)
             self.members.append(MODELS.build(cfg))
+        for i, member in enumerate(self.members):
+            if not self.freeze[i] or fused_loss is not None:
+                self._check_trainable_member(member, members[i], i)
         self._check_members()
         for member, frozen in zip(self.members, self.freeze):
             if frozen:
@@ -244,14 +378,63 @@ class UFormer(BaseSegmentor):
                 if value is not None:
                     head[key] = value
 
+    @staticmethod
+    def _check_trainable_member(member: nn.Module, cfg: MemberCfg,
+                                index: int) -> None:
+        """Refuse a member whose training UFormer's :meth:`loss` bypasses.
+
+        UFormer trains a member as mmseg's ``EncoderDecoder.loss`` and
+        ``CascadeEncoderDecoder._decode_head_forward_train`` do, but through
+        each head's ``forward`` and ``loss_by_feat``; a segmentor or head
+        with its own ``loss`` would be trained wrongly, so it is refused.
+
+        Args:
+            member (nn.Module): The built member.
+            cfg (dict | str): Its config as given, for the message.
+            index (int): Its index in ``members``.
+
+        Raises:
+            TypeError: Naming the member, the class and the method.
+        """
+        label = _member_label(cfg, index)
+        fix = ('Use a head/segmentor with mmseg\'s default loss(), or '
+               'train this member alone and use it frozen without a '
+               f'fused_loss (freeze[{index}]=True with '
+               f'member_checkpoints[{index}]), where UFormer only runs its '
+               'inference.')
+        if not isinstance(member, EncoderDecoder):
+            raise TypeError(
+                f'UFormer {label}: a {type(member).__name__} is not an '
+                'EncoderDecoder/CascadeEncoderDecoder; UFormer trains '
+                f'members through extract_feat and decode_head. {fix}')
+        seg_cls = type(member)
+        own_train = (EncoderDecoder._decode_head_forward_train,
+                     CascadeEncoderDecoder._decode_head_forward_train)
+        if seg_cls.loss is not EncoderDecoder.loss or \
+                seg_cls._decode_head_forward_train not in own_train:
+            raise TypeError(
+                f'UFormer {label}: {seg_cls.__name__} overrides loss() or '
+                '_decode_head_forward_train(), which UFormer does not call '
+                f'(it would be trained differently from alone). {fix}')
+        default_losses = (BaseDecodeHead.loss, BaseCascadeDecodeHead.loss)
+        for j, head in enumerate(_decode_heads(member)):
+            if type(head).loss not in default_losses:
+                raise TypeError(
+                    f'UFormer {label}: decode head {j} '
+                    f'({type(head).__name__}) overrides loss(), which '
+                    'UFormer does not call: it trains a member through '
+                    'forward() and loss_by_feat() to fuse the same logits, '
+                    f'so this head would be trained wrongly. {fix}')
+
     def _check_members(self) -> None:
         """Members must agree on classes, channels and ``align_corners``."""
         for attr in ('num_classes', 'out_channels', 'align_corners',
                      'ignore_index'):
             # the segmentor mirrors out_channels and align_corners only
             values = [
-                getattr(m.decode_head if attr in ('num_classes',
-                                                  'ignore_index') else m, attr)
+                getattr(_final_head(m) if attr in ('num_classes',
+                                                   'ignore_index') else m,
+                        attr)
                 for m in self.members
             ]
             if len(set(values)) != 1:
@@ -260,11 +443,11 @@ class UFormer(BaseSegmentor):
                     f'UFormer members disagree on {attr} ({listing}); set it '
                     f'to one value in every member (or pass {attr}= to '
                     'UFormer for num_classes/out_channels)')
-        self.num_classes = self.members[0].decode_head.num_classes
+        self.num_classes = _final_head(self.members[0]).num_classes
         self.out_channels = self.members[0].out_channels
         self.align_corners = self.members[0].align_corners
         if self.out_channels == 1:
-            thresholds = {m.decode_head.threshold for m in self.members}
+            thresholds = {_final_head(m).threshold for m in self.members}
             if len(thresholds) != 1:
                 raise ValueError(
                     f'UFormer binary members disagree on threshold '
@@ -293,8 +476,9 @@ class UFormer(BaseSegmentor):
 
     @property
     def decode_head(self) -> nn.Module:
-        """The first member's decode head (its ``threshold`` is shared)."""
-        return self.members[0].decode_head
+        """The first member's (final) decode head; its ``num_classes``,
+        ``ignore_index`` and ``threshold`` are every member's."""
+        return _final_head(self.members[0])
 
     @property
     def weights(self) -> Tensor:
@@ -441,15 +625,25 @@ class UFormer(BaseSegmentor):
         for i, (member, frozen) in enumerate(zip(self.members, self.freeze)):
             if frozen and not need_logits:
                 continue
+            heads = _decode_heads(member)
             with torch.set_grad_enabled(torch.is_grad_enabled()
                                         and not frozen):
                 feats = member.extract_feat(inputs)
-                seg_logits = member.decode_head.forward(feats)
+                # a cascade's stage j > 0 also takes stage j - 1's logits
+                stage_logits = [heads[0].forward(feats)]
+                for head in heads[1:]:
+                    stage_logits.append(head.forward(feats, stage_logits[-1]))
+            seg_logits = stage_logits[-1]
             if not frozen:
-                # EncoderDecoder.loss, but keeping the decode head's logits
-                member_losses = add_prefix(
-                    member.decode_head.loss_by_feat(seg_logits, data_samples),
-                    'decode')
+                # EncoderDecoder.loss (CascadeEncoderDecoder's for a
+                # cascade: stage j logged decode_{j}), keeping the logits
+                cascade = isinstance(member.decode_head, nn.ModuleList)
+                member_losses = {}
+                for j, (head, out) in enumerate(zip(heads, stage_logits)):
+                    member_losses.update(
+                        add_prefix(
+                            head.loss_by_feat(out, data_samples),
+                            f'decode_{j}' if cascade else 'decode'))
                 if member.with_auxiliary_head:
                     member_losses.update(
                         member._auxiliary_head_forward_train(

@@ -4,12 +4,14 @@ import copy
 import pytest
 import torch
 from mmengine.registry import DefaultScope
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.segmentors import EncoderDecoder
 
 from mmseg_ext.engine import UnsafeCheckpointError
 from mmseg_ext.registry import MODELS
 from tests.helpers import crafted_checkpoint
 from tests.test_models.test_segmentors.uformer_parts import (
-    build, inputs, samples, segformer_member, unet_member)
+    BN, build, inputs, samples, segformer_member, unet_member)
 
 
 def test_builds_with_one_data_preprocessor():
@@ -298,3 +300,200 @@ def test_learnable_zero_weight_stays_finite():
     model.loss(inputs(), samples())['fused.loss_ce'].backward()
     optim.step()
     assert torch.isfinite(model.weight_logits).all()
+
+
+# --- the members' own data preprocessors (issue 11, item 7) ---------------
+IMAGENET = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
+
+
+def _with_preprocessor(member: dict, **fields) -> dict:
+    return dict(member, data_preprocessor=dict(IMAGENET, **fields))
+
+
+@pytest.mark.parametrize('field, value, shown', [
+    ('mean', [0.0, 0.0, 0.0], 'mean=(0.0, 0.0, 0.0)'),
+    ('std', [1.0, 1.0, 1.0], 'std=(1.0, 1.0, 1.0)'),
+    ('bgr_to_rgb', False, 'bgr_to_rgb/rgb_to_bgr (channel swap)=False'),
+    ('pad_val', 255, 'pad_val=255.0'),
+    ('type', 'MyPreProcessor', "type='MyPreProcessor'"),
+])
+def test_member_preprocessor_that_differs_is_refused(field, value, shown):
+    """A member trained alone with other normalisation must not be fed
+    UFormer's silently: the error names member, field, both values, fix."""
+    members = [_with_preprocessor(unet_member()),
+               _with_preprocessor(segformer_member(), **{field: value})]
+    with pytest.raises(ValueError) as err:
+        build(members=members, data_preprocessor=IMAGENET)
+    message = str(err.value)
+    assert 'member 1 (EncoderDecoder)' in message
+    assert shown in message
+    assert "member_preprocessor='ignore'" in message
+    # UFormer's own value is named too
+    assert "but UFormer's has" in message
+
+
+def test_member_preprocessor_check_names_the_config_file(tmp_path):
+    path = tmp_path / 'bgr_member.py'
+    path.write_text(
+        f'model = {_with_preprocessor(unet_member(), bgr_to_rgb=False)!r}\n')
+    with pytest.raises(ValueError, match=r"member 0 \(config '.*bgr_member"
+                       r"\.py'\).*bgr_to_rgb/rgb_to_bgr"):
+        build(members=[dict(config=str(path)), segformer_member()],
+              data_preprocessor=IMAGENET)
+
+
+def test_member_preprocessor_that_agrees_is_accepted():
+    # same normalisation with other sizes; rgb_to_bgr is the same swap;
+    # a member without a data_preprocessor has nothing to compare
+    members = [
+        _with_preprocessor(unet_member(), size=(64, 64),
+                           test_cfg=dict(size_divisor=16), seg_pad_val=0),
+        _with_preprocessor(segformer_member(), bgr_to_rgb=False,
+                           rgb_to_bgr=True, mean=(123.675, 116.28, 103.53)),
+    ]
+    model = build(members=members, data_preprocessor=IMAGENET)
+    assert model.data_preprocessor.mean.flatten().tolist() == pytest.approx(
+        IMAGENET['mean'])
+    bare = {k: v for k, v in unet_member().items()
+            if k != 'data_preprocessor'}
+    build(members=[bare, segformer_member()], data_preprocessor=IMAGENET)
+    # the test members' bare SegDataPreProcessor does not normalise
+    with pytest.raises(ValueError, match=r'member 0 .*mean=None'):
+        build(members=[unet_member(), segformer_member()],
+              data_preprocessor=IMAGENET)
+
+
+def test_member_preprocessor_default_is_the_first_members():
+    members = [_with_preprocessor(unet_member()),
+               _with_preprocessor(segformer_member(), mean=[0, 0, 0])]
+    with pytest.raises(ValueError, match='member 1.*mean'):
+        build(members=members)
+
+
+def test_member_preprocessor_ignore_uses_uformers_for_every_member():
+    members = [_with_preprocessor(unet_member(), std=[1, 1, 1]),
+               _with_preprocessor(segformer_member(), bgr_to_rgb=False)]
+    model = build(members=members, data_preprocessor=IMAGENET,
+                  member_preprocessor='ignore')
+    assert model.data_preprocessor.std.flatten().tolist() == pytest.approx(
+        IMAGENET['std'])
+    with pytest.raises(ValueError, match='member_preprocessor must be one'):
+        build(member_preprocessor='warn')
+
+
+def test_default_members_agree_with_the_uformer_base_config():
+    """mmseg's U-Net and SegFormer bases normalise like UFormer's base."""
+    with DefaultScope.overwrite_default_scope('mmseg_ext'):
+        model = MODELS.build(dict(type='UFormer', num_classes=2,
+                                  data_preprocessor=IMAGENET))
+    assert model.data_preprocessor.channel_conversion is True
+    assert model.data_preprocessor.mean.flatten().tolist() == pytest.approx(
+        IMAGENET['mean'])
+    # and without a data_preprocessor: the U-Net base's, which the
+    # SegFormer base's agrees with
+    with DefaultScope.overwrite_default_scope('mmseg_ext'):
+        model = MODELS.build(dict(type='UFormer', num_classes=2))
+    assert model.data_preprocessor.channel_conversion is True
+
+
+# --- cascade members and heads with their own loss (issue 11, item 11) ----
+def cascade_member(num_classes: int = 3) -> dict:
+    """A tiny OCRNet: the U-Net of unet_member, FCNHead then OCRHead."""
+    unet = unet_member(num_classes)
+    fcn = dict(unet['decode_head'])
+    ocr = dict(
+        type='OCRHead', in_channels=4, in_index=2, channels=4,
+        ocr_channels=4, dropout_ratio=0.0, num_classes=num_classes,
+        norm_cfg=BN, align_corners=False)
+    return dict(
+        type='CascadeEncoderDecoder', num_stages=2,
+        backbone=unet['backbone'], decode_head=[fcn, ocr],
+        test_cfg=dict(mode='whole'))
+
+
+def test_cascade_member_builds_trains_like_alone_and_infers():
+    """Before: AttributeError 'ModuleList' object has no attribute
+    'num_classes' at build."""
+    model = build(members=[cascade_member(), segformer_member()],
+                  weights=[1.0, 3.0],
+                  fused_loss=dict(type='CrossEntropyLoss'), num_classes=3)
+    cascade = model.members[0]
+    assert model.num_classes == 3 and model.decode_head is cascade.\
+        decode_head[1]
+    model.train()
+    x, data = inputs(), samples()
+    losses = model.loss(x, data)
+    alone = cascade.loss(x, data)  # mmseg's CascadeEncoderDecoder.loss
+    assert {'decode_0.loss_ce', 'decode_1.loss_ce'} <= set(alone)
+    for key, value in alone.items():
+        torch.testing.assert_close(losses[f'm0.{key}'], value)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert all(p.grad is not None for p in cascade.parameters())
+    model.eval()
+    with torch.no_grad():
+        fused = model.inference(x, [s.metainfo for s in data])
+        parts = [m.inference(x, [s.metainfo for s in data])
+                 for m in model.members]
+    torch.testing.assert_close(fused, 0.25 * parts[0] + 0.75 * parts[1])
+
+
+class LossOverridingHead(BaseDecodeHead):
+    """A 1x1-conv head that trains on its own terms, like PointHead."""
+
+    def forward(self, inputs):
+        return self.cls_seg(self._transform_inputs(inputs))
+
+    def loss(self, inputs, batch_data_samples, train_cfg):
+        return dict(loss_own=self.forward(inputs).sum() * 0)
+
+
+def _loss_head_member() -> dict:
+    member = unet_member()
+    member['decode_head'] = dict(
+        type=LossOverridingHead, in_channels=4, in_index=2, channels=4,
+        num_classes=3, align_corners=False)
+    return member
+
+
+def test_head_that_overrides_loss_is_refused():
+    """Before: built, then trained through forward + loss_by_feat: its own
+    loss() silently never ran."""
+    with pytest.raises(TypeError, match=r'member 0 \(EncoderDecoder\): '
+                       r'decode head 0 \(LossOverridingHead\) overrides '
+                       r'loss\(\)'):
+        build(members=[_loss_head_member(), segformer_member()])
+    # in a cascade (PointRend's PointHead is its last stage)
+    cascade = cascade_member()
+    cascade['decode_head'][0] = _loss_head_member()['decode_head']
+    with pytest.raises(TypeError, match=r'member 1 \(CascadeEncoderDecoder'
+                       r'\): decode head 0'):
+        build(members=[unet_member(), cascade])
+    # frozen and without a fused loss UFormer only runs its inference
+    model = build(members=[_loss_head_member(), segformer_member()],
+                  freeze=[True, False])
+    with pytest.raises(TypeError, match='member 0'):
+        build(members=[_loss_head_member(), segformer_member()],
+              freeze=[True, False],
+              fused_loss=dict(type='CrossEntropyLoss'))
+    model.eval()
+    with torch.no_grad():
+        assert model.predict(inputs(), samples())[0].pred_sem_seg.shape == \
+            (32, 32)
+
+
+def test_segmentor_that_overrides_loss_is_refused():
+    class OwnLoss(EncoderDecoder):
+
+        def loss(self, inputs, data_samples):
+            return {}
+
+    member = dict(unet_member(), type=OwnLoss)
+    with pytest.raises(TypeError, match=r'member 0 \(OwnLoss\): OwnLoss '
+                       r'overrides loss\(\)'):
+        build(members=[member, segformer_member()])

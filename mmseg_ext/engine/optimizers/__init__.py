@@ -1,0 +1,3 @@
+from .default_constructor import DefaultOptimWrapperConstructor
+
+__all__ = ['DefaultOptimWrapperConstructor']
