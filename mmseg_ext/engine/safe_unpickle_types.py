@@ -13,13 +13,19 @@ what numpy itself writes for plain numeric data:
 
 * ``numpy.dtype(code, align, copy)`` -> :func:`safe_dtype`: boolean, integer,
   float or complex dtypes only (no fields, sub-arrays, strings or objects);
-  the following ``BUILD`` state must equal numpy's own for that dtype;
+  the following ``BUILD`` state must equal numpy's own for that dtype in
+  little- or big-endian byte order (``'<'``, ``'>'``, ``'|'``);
 * ``_reconstruct(ndarray, shape, typecode)`` -> :func:`safe_reconstruct`: an
-  empty :class:`SafeArray` whose ``BUILD`` state must carry such a dtype and
-  exactly ``prod(shape) * itemsize`` raw bytes;
+  empty :class:`SafeArray` whose ``BUILD`` state must carry such a dtype, a
+  shape numpy can represent (at most :data:`MAX_NDIM` dimensions, at most
+  ``intp`` max bytes) and exactly ``prod(shape) * itemsize`` raw bytes;
 * ``scalar(dtype, raw)`` -> :func:`safe_scalar`: exactly ``itemsize`` bytes;
 * ``numpy.ndarray`` -> an inert marker, only usable as ``_reconstruct``'s
   first argument;
+* ``builtins.bytes`` -> :func:`safe_empty_bytes`: only ``bytes()``, the
+  empty raw data of an empty array, which pickle protocol 2 (torch.save's
+  default) writes as ``bytes()`` rather than ``_codecs.encode`` (torch's own
+  allowlist already has ``_codecs.encode`` for non-empty data);
 * ``builtins.getattr`` -> :func:`restricted_getattr`: only the four
   ``HistoryBuffer`` statistics.
 """
@@ -32,7 +38,8 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 __all__ = [
     'SafeDType', 'SafeArray', 'safe_dtype', 'safe_reconstruct', 'safe_scalar',
-    'restricted_getattr', 'NDARRAY_MARKER', 'RefusedConstruct'
+    'safe_empty_bytes', 'restricted_getattr', 'NDARRAY_MARKER',
+    'RefusedConstruct', 'MAX_NDIM'
 ]
 
 
@@ -57,6 +64,13 @@ NDARRAY_MARKER = _NDArrayMarker()
 
 _NUMERIC_KINDS = frozenset('biufc')
 
+#: The most dimensions a checkpoint's array may have (numpy 1.x's limit;
+#: numpy 2.x allows 64, mmengine writes at most a few).
+MAX_NDIM = 32
+
+#: Byte orders numpy writes in a dtype's pickled state.
+_BYTE_ORDERS = frozenset('<>|')
+
 
 class SafeDType:
     """A validated numeric numpy dtype, as built by :func:`safe_dtype`.
@@ -73,10 +87,22 @@ class SafeDType:
         self.dtype = dtype
 
     def __setstate__(self, state: Any) -> None:
-        """Accept only numpy's own state for this dtype (no fields/flags)."""
-        if state != self.dtype.__reduce__()[2]:
-            raise RefusedConstruct(
-                f'dtype {self.dtype} with a non-standard state {state!r}')
+        """Accept only numpy's own state for this dtype (no fields/flags).
+
+        The state may name either byte order (``'<'`` or ``'>'``; ``'|'`` for
+        one-byte types): ``np.arange(3, dtype='>f4')`` pickles as
+        ``dtype('f4')`` with a ``'>'`` state. Anything else that differs
+        from numpy's own state for the dtype in that byte order is refused.
+        """
+        order = state[1] if isinstance(state, tuple) and len(state) > 1 \
+            else None
+        if isinstance(order, str) and order in _BYTE_ORDERS:
+            candidate = self.dtype.newbyteorder(order)
+            if state == candidate.__reduce__()[2]:
+                self.dtype = candidate
+                return
+        raise RefusedConstruct(
+            f'dtype {self.dtype} with a non-standard state {state!r}')
 
     def __repr__(self) -> str:
         return f'SafeDType({self.dtype})'
@@ -136,15 +162,28 @@ class SafeArray(np.ndarray):
         _, shape, dtype, fortran, raw = state
         dtype = _unwrap(dtype)
         if (not isinstance(shape, tuple) or not all(
-                isinstance(n, int) and n >= 0 for n in shape)
+                type(n) is int and n >= 0 for n in shape)
                 or not isinstance(fortran, bool)
                 or not isinstance(raw, bytes)):
             raise RefusedConstruct('ndarray state with bad shape or data')
+        # a crafted shape with a 0 in it passes the byte count but makes
+        # numpy raise ValueError or MemoryError, or build a 0-size array
+        # whose other dimensions claim more than intp bytes: refuse them all
+        nonzero_bytes = math.prod(n for n in shape if n) * dtype.itemsize
+        if len(shape) > MAX_NDIM or nonzero_bytes > _INTP_MAX:
+            raise RefusedConstruct(
+                f'ndarray with a malformed shape {_short(shape)} (at most '
+                f'{MAX_NDIM} dimensions and {_INTP_MAX} bytes)')
         if len(raw) != math.prod(shape) * dtype.itemsize:
             raise RefusedConstruct(
                 f'ndarray of shape {shape} and dtype {dtype} with '
                 f'{len(raw)} data bytes')
-        super().__setstate__((1, shape, dtype, fortran, raw))
+        try:
+            super().__setstate__((1, shape, dtype, fortran, raw))
+        except (ValueError, TypeError, OverflowError, MemoryError) as error:
+            raise RefusedConstruct(
+                f'ndarray of shape {_short(shape)} and dtype {dtype} that '
+                f'numpy cannot build: {error!r}') from None
 
     def __reduce__(self) -> Tuple:
         """Pickle as a plain ``np.ndarray``."""
@@ -169,6 +208,36 @@ def safe_reconstruct(subtype: Any, shape: Any, typecode: Any) -> SafeArray:
     if subtype is not NDARRAY_MARKER:
         raise RefusedConstruct(f'_reconstruct of {subtype!r}')
     return np.ndarray.__new__(SafeArray, (0, ), np.uint8)
+
+
+def _short(shape: Tuple) -> str:
+    """``repr(shape)``, cut short for a crafted shape of many dimensions."""
+    text = repr(shape)
+    return text if len(text) <= 120 else text[:117] + '...'
+
+
+_INTP_MAX = int(np.iinfo(np.intp).max)
+
+
+def safe_empty_bytes(*args: Any, **kwargs: Any) -> bytes:
+    """Stand-in for ``builtins.bytes`` in a checkpoint: ``bytes()`` only.
+
+    Pickle protocol 2 writes empty ``bytes`` (the raw data of an empty numpy
+    array, e.g. an empty ``HistoryBuffer``) as ``bytes()``. The real
+    ``bytes(n)`` would allocate ``n`` bytes and ``bytes(obj)`` call into
+    ``obj``, so every argument is refused.
+
+    Returns:
+        bytes: ``b''``.
+
+    Raises:
+        RefusedConstruct: ``bytes`` called with any argument.
+    """
+    if args or kwargs:
+        raise RefusedConstruct(
+            f'builtins.bytes with arguments {_short(args)}; only bytes() '
+            '(empty data) is allowed')
+    return b''
 
 
 def safe_scalar(dtype: Any, raw: Any = None) -> np.generic:
