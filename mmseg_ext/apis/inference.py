@@ -24,7 +24,6 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 from mmengine.utils import ProgressBar
@@ -32,6 +31,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
 from torch import nn
 
+from mmseg_ext.engine.runner import DeviceAwareRunner
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS, SCOPE
 from mmseg_ext.utils.logging_utils import quiet_logger
@@ -203,7 +203,7 @@ def build_split_dataset(cfg: Config, split: str = 'test'):
     if not cfg.get(key):
         raise ValueError(f'The config has no {key}: choose --split val or '
                          'test, or add it to the config.')
-    return Runner.build_dataloader(cfg[key]).dataset
+    return DeviceAwareRunner.build_dataloader(cfg[key]).dataset
 
 
 @torch.no_grad()
@@ -317,7 +317,8 @@ def _inference_pipeline(cfg: Config) -> Compose:
     pipeline = []
     for transform in dataloader['dataset']['pipeline']:
         transform = dict(transform)
-        if transform['type'] in ('LoadAnnotations', 'mmseg.LoadAnnotations'):
+        if transform['type'] in ('LoadAnnotations', 'mmseg.LoadAnnotations',
+                                 'mmseg_ext.LoadAnnotations'):
             continue
         if transform['type'] in ('LoadImageFromFile',
                                  'mmseg.LoadImageFromFile'):

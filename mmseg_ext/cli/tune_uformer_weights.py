@@ -33,13 +33,13 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint, get_state_dict,
                                         weights_to_cpu)
 
 from mmseg_ext.cli.common import (add_runtime_args, add_split_arg,
                                   evaluator_ignore_index, load_config)
 from mmseg_ext.engine.atomic_save import atomic_torch_save
+from mmseg_ext.engine.runner import DeviceAwareRunner
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
     METRICS, WeightSearchResult, format_table, format_weights,
@@ -299,7 +299,8 @@ def main(argv: Optional[List[str]] = None) -> WeightSearchResult:
         log_file=osp.join(cfg.work_dir, f'tune_uformer_weights_{stamp}.log'),
         log_level=cfg.get('log_level', 'INFO'))
     model = _load_model(cfg, args.checkpoint, args.device)
-    dataloader = Runner.build_dataloader(cfg[f'{args.split}_dataloader'])
+    dataloader = DeviceAwareRunner.build_dataloader(
+        cfg[f'{args.split}_dataloader'])
     classes = list(dataloader.dataset.metainfo['classes'])
     if model.out_channels > 1 and model.out_channels != len(classes):
         raise ValueError(

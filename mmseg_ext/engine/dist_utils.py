@@ -19,8 +19,9 @@ import datetime
 import gc
 import logging
 import os
+import shutil
 import subprocess
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -89,7 +90,11 @@ def launcher_env(launcher: str, environ: Dict[str, str] = None) -> Dict[
 
     ``torchrun`` (``launcher='pytorch'``) sets them itself; slurm and Open MPI
     name them differently. The returned mapping is what ``env://``
-    initialisation reads.
+    initialisation reads. Under slurm, ``MASTER_ADDR`` (when not set) is the
+    first host of ``SLURM_NODELIST``, expanded by ``scontrol show
+    hostnames``; a missing ``scontrol`` or a failing call is an error at
+    once, never a bogus address that leaves the ranks waiting for the
+    timeout.
 
     Args:
         launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
@@ -101,15 +106,21 @@ def launcher_env(launcher: str, environ: Dict[str, str] = None) -> Dict[
 
     Raises:
         ValueError: Unknown launcher.
-        KeyError: A variable the launcher should have set is missing.
+        RuntimeError: A variable the launcher should have set is missing or
+            not an integer, or (slurm) ``scontrol`` is missing or fails
+            while ``MASTER_ADDR`` is unset. The message names the variable
+            or command and the fix.
     """
     env = os.environ if environ is None else environ
     if launcher == 'pytorch':
         return {}
     if launcher == 'slurm':
-        node_list = env['SLURM_NODELIST']
-        addr = env.get('MASTER_ADDR') or subprocess.getoutput(
-            f'scontrol show hostname {node_list} | head -n1')
+        _require_env(env, ('SLURM_PROCID', 'SLURM_NTASKS'), launcher,
+                     optional_ints=('SLURM_LOCALID', ))
+        addr = env.get('MASTER_ADDR')
+        if not addr:
+            _require_env(env, ('SLURM_NODELIST', ), launcher, ints=False)
+            addr = _first_slurm_host(env['SLURM_NODELIST'])
         return dict(
             RANK=env['SLURM_PROCID'],
             WORLD_SIZE=env['SLURM_NTASKS'],
@@ -117,6 +128,8 @@ def launcher_env(launcher: str, environ: Dict[str, str] = None) -> Dict[
             MASTER_ADDR=addr,
             MASTER_PORT=env.get('MASTER_PORT', '29500'))
     if launcher == 'mpi':
+        _require_env(env, ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+                           'OMPI_COMM_WORLD_LOCAL_RANK'), launcher)
         return dict(
             RANK=env['OMPI_COMM_WORLD_RANK'],
             WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
@@ -125,6 +138,95 @@ def launcher_env(launcher: str, environ: Dict[str, str] = None) -> Dict[
             MASTER_PORT=env.get('MASTER_PORT', '29500'))
     raise ValueError(f'Invalid launcher {launcher!r}: use pytorch, slurm or '
                      'mpi (or none for a single process).')
+
+
+#: How each launcher is started, for the errors of :func:`_require_env`.
+_HOW_TO_START = {
+    'slurm': ('slurm sets them in each task that srun starts: run it with '
+              'tools/slurm_train.sh / tools/slurm_test.sh, or with srun '
+              '(inside an sbatch script too: sbatch alone starts no tasks)'),
+    'mpi': ('Open MPI sets them in each process that mpirun starts: run it '
+            'with mpirun -np N'),
+}
+
+
+def _require_env(env: Dict[str, str],
+                 names: Tuple[str, ...],
+                 launcher: str,
+                 ints: bool = True,
+                 optional_ints: Tuple[str, ...] = ()) -> None:
+    """Raise naming every missing launcher variable.
+
+    Args:
+        env (dict): The environment.
+        names (tuple[str]): Variables that must be set (and be
+            non-negative integers if ``ints``).
+        launcher (str): ``'slurm'`` or ``'mpi'``, for the message.
+        ints (bool): Check ``names`` hold integers. Defaults to True.
+        optional_ints (tuple[str]): Variables that must hold integers
+            where they are set.
+
+    Raises:
+        RuntimeError: Naming the variables and how to start the launcher.
+    """
+    missing = [name for name in names if not env.get(name)]
+    if missing:
+        raise RuntimeError(
+            f'--launcher={launcher} needs the environment variable(s) '
+            f'{", ".join(missing)}, which are not set: '
+            f'{_HOW_TO_START[launcher]}. Outside {launcher}, use '
+            'tools/dist_train.sh (torchrun) or --launcher none.')
+    checked = list(names) if ints else []
+    for name in checked + [n for n in optional_ints if env.get(n)]:
+        if not env[name].isdigit():
+            raise RuntimeError(
+                f'--launcher={launcher}: {name}={env[name]!r} is not a '
+                f'non-negative integer; {_HOW_TO_START[launcher]}.')
+
+
+#: Seconds that ``scontrol show hostnames`` may take (it expands the list
+#: locally, in milliseconds).
+SCONTROL_TIMEOUT = 30
+
+
+def _first_slurm_host(node_list: str) -> str:
+    """The first host of a slurm node list (``node[1-4]`` -> ``node1``).
+
+    Raises:
+        RuntimeError: ``scontrol`` is not on ``PATH``, fails, times out or
+            prints no host. The message names the command and the fix.
+    """
+    fix = ('Run the job on a slurm cluster node (where scontrol is '
+           'installed), or set MASTER_ADDR to the host name of the first '
+           'node of the job yourself (e.g. in the sbatch script: export '
+           'MASTER_ADDR=$(scontrol show hostnames "$SLURM_NODELIST" | '
+           'head -n1)).')
+    scontrol = shutil.which('scontrol')
+    if scontrol is None:
+        raise RuntimeError(
+            '--launcher=slurm: MASTER_ADDR is not set and the slurm command '
+            "'scontrol' is not on PATH, so the first host of "
+            f'SLURM_NODELIST={node_list!r} cannot be found. {fix}')
+    command = [scontrol, 'show', 'hostnames', node_list]
+    try:
+        proc = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=SCONTROL_TIMEOUT,
+            check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RuntimeError(
+            f'--launcher=slurm: {" ".join(command)!r} failed ({e}), so '
+            f'MASTER_ADDR cannot be found. {fix}') from e
+    hosts = proc.stdout.split()
+    if proc.returncode != 0 or not hosts:
+        said = (proc.stderr or proc.stdout).strip()[:300] or 'no output'
+        raise RuntimeError(
+            f'--launcher=slurm: {" ".join(command)!r} exited with '
+            f'{proc.returncode} ({said}){"" if hosts else ", no host"}, so '
+            f'MASTER_ADDR cannot be found. {fix}')
+    return hosts[0]
 
 
 def init_dist_auto(launcher: str, backend: str = 'auto',
@@ -142,6 +244,14 @@ def init_dist_auto(launcher: str, backend: str = 'auto',
     chosen = resolve_dist_backend(backend)
     if torch.cuda.is_available():
         _check_gpus_per_node()
+        if launcher in ('slurm', 'mpi'):
+            # mmengine reads these variables with a bare KeyError, and for
+            # slurm takes the output of ``scontrol`` as MASTER_ADDR even
+            # when it is the shell's "not found": check them here, and
+            # give mmengine a MASTER_ADDR, which it then uses as it is
+            env = launcher_env(launcher)
+            if launcher == 'slurm':
+                os.environ['MASTER_ADDR'] = env['MASTER_ADDR']
         init_dist(launcher, backend=chosen, **kwargs)
     else:
         _init_cpu(launcher, chosen, **kwargs)

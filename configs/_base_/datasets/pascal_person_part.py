@@ -11,6 +11,9 @@ crop_size = (512, 512)
 # keep_ratio into (2048, 512): the short edge becomes 512 for any image
 # whose long edge is under 4x its short one (all of PASCAL's)
 image_scale = (2048, 512)
+# LoadAnnotations is mmseg_ext's here (default_scope): it stops on a mask that
+# does not decode, fit its image or hold only class ids and 255, naming the
+# file (docs/datasets.md); check_labels=False turns that off
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

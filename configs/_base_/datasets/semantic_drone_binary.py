@@ -25,6 +25,9 @@ data_root = 'data/semantic_drone/binary'
 flavour = 'binary'
 image_scale = (1536, 1024)
 crop_size = (512, 512)
+# LoadAnnotations is mmseg_ext's here (default_scope): it stops on a mask that
+# does not decode, fit its image or hold only class ids and 255, naming the
+# file (docs/datasets.md); check_labels=False turns that off
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

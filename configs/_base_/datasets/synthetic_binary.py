@@ -9,6 +9,9 @@ data_root = 'data/synthetic'
 metainfo = dict(
     classes=('background', 'obstacle'), palette=[[0, 0, 0], [255, 0, 0]])
 crop_size = (128, 128)
+# LoadAnnotations is mmseg_ext's here (default_scope): it stops on a mask that
+# does not decode, fit its image or hold only class ids and 255, naming the
+# file (docs/datasets.md); check_labels=False turns that off
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

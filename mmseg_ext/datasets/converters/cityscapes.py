@@ -9,9 +9,11 @@ release files, as mmseg's ``tools/dataset_converters/cityscapes.py`` does::
     SRC/gtFine/{train,val,test}/CITY/NAME_gtFine_labelTrainIds.png (written)
     OUT/{train,val,test}.txt     CITY/NAME per line (OUT defaults to SRC)
 
-Before converting, every image is paired with its polygon file, the image
-size is compared with the size the polygon file states, and every polygon
-label must be a Cityscapes label. Each polygon file is then converted by
+Before converting, every image is paired with its polygon file, decoded
+with the decoder that training uses (:func:`~.common.read_image`: a
+truncated PNG fails here, not in training), its size is compared with the
+size the polygon file states, and every polygon label must be a Cityscapes
+label. Each polygon file is then converted by
 mmseg's ``convert_json_to_label`` (shipped in the mmseg package under
 ``.mim/tools/dataset_converters/cityscapes.py``), which needs
 ``cityscapesscripts``.
@@ -24,10 +26,9 @@ import os.path as osp
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
-from PIL import Image
-
 from .common import (ConversionError, add_common_args, cli_errors,
-                     format_counts, read_label, run_tasks, write_lines)
+                     format_counts, read_image, read_label, run_tasks,
+                     write_lines)
 
 __all__ = [
     'SPLITS', 'mmseg_cityscapes_converter', 'pair_cityscapes',
@@ -137,11 +138,8 @@ def _names(folder: str, suffix: str) -> Dict[str, str]:
 
 def _check_pair(image_path: str, poly_path: str) -> None:
     from cityscapesscripts.helpers.labels import name2label
-    try:
-        with Image.open(image_path) as img:
-            size = img.size
-    except Exception as e:
-        raise ConversionError(f'Cannot read image {image_path}: {e}') from e
+    height, width = read_image(image_path).shape[:2]
+    size = (width, height)
     try:
         with open(poly_path, encoding='utf-8') as f:
             poly = json.load(f)

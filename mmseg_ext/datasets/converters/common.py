@@ -1,38 +1,46 @@
 """Checks and file helpers that every dataset converter shares.
 
 Each converter reads a dataset's release, checks every image/mask pair
-(:func:`read_image`, :func:`read_label`, :func:`check_same_size`,
+(:func:`read_image`, which decodes a photo as training will, with
+``mmcv.imfrombytes``; :func:`read_label`, :func:`check_same_size`,
 :func:`check_label_values`; a colour mask is read by :func:`read_mask` and
 turned into ids by :func:`snap_to_palette`) and writes the mmseg layout through
 :func:`write_image` / :func:`copy_file`, which go through a ``.part`` file
 renamed into place, so a crash never leaves a truncated image under its
 final name, and inside :func:`staged_output`'s staging folder, published
-only once the whole conversion is written. A problem raises
-:class:`ConversionError` naming the file and the fix; the command-line
-entry points turn it into an exit message.
+only once the whole conversion is written. :func:`run_tasks` runs the
+workers; an error or Ctrl-C stops every worker before the staging folder
+is removed. A problem raises :class:`ConversionError` naming the file and
+the fix; the command-line entry points turn it into an exit message (and a
+``SIGTERM`` into a clean exit).
 """
 import argparse
 import contextlib
+import multiprocessing
 import os
 import os.path as osp
 import shutil
+import signal
 import sys
+import threading
 from typing import (Callable, Dict, Iterable, Iterator, List, Mapping,
                     Optional, Sequence, Tuple)
 
 import cv2
+import mmcv
 import numpy as np
-from mmengine.utils import track_parallel_progress, track_progress
+from mmengine.utils import ProgressBar, track_progress
 from PIL import Image
 
 from mmseg_ext.engine.atomic_save import commit_part
 
 __all__ = [
-    'ConversionError', 'STAGING_DIR', 'staged_output', 'read_image',
-    'read_label', 'read_mask', 'max_color_tolerance', 'check_color_tolerance',
-    'snap_to_palette', 'check_same_size', 'check_label_values', 'write_image',
-    'copy_file', 'link_or_copy', 'write_lines', 'pair_files', 'run_tasks',
-    'format_counts', 'cli_errors', 'add_common_args'
+    'ConversionError', 'STAGING_DIR', 'TRAINING_DECODE', 'staged_output',
+    'read_image', 'read_label', 'read_mask', 'max_color_tolerance',
+    'check_color_tolerance', 'snap_to_palette', 'check_same_size',
+    'check_label_values', 'write_image', 'copy_file', 'link_or_copy',
+    'write_lines', 'pair_files', 'run_tasks', 'format_counts', 'cli_errors',
+    'add_common_args'
 ]
 
 
@@ -54,7 +62,9 @@ def staged_output(out_dir: str, owned: Sequence[str],
     of ``owned`` replaces its earlier version in ``out_dir`` (renamed into
     place); when it raises (a bad file found half-way, a kill), the staging
     folder is deleted and ``out_dir`` is left exactly as it was: no partial
-    dataset, and an earlier conversion survives a failed ``--overwrite``.
+    dataset, an earlier conversion survives a failed ``--overwrite``, and
+    an ``out_dir`` that this call created (with any parent folders it
+    created) is removed again.
 
     Args:
         out_dir (str): The output folder (created if missing).
@@ -81,11 +91,17 @@ def staged_output(out_dir: str, owned: Sequence[str],
                 f'conversion wrote there ({", ".join(owned)}).')
     if osp.isdir(staging):  # left by a conversion that was killed
         shutil.rmtree(staging)
+    created = _missing_folders(out_dir)
     os.makedirs(staging)
     try:
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # deepest first, each only if empty
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
         raise
     for rel in owned:
         path = osp.join(out_dir, rel)
@@ -98,8 +114,34 @@ def staged_output(out_dir: str, owned: Sequence[str],
     shutil.rmtree(staging)
 
 
+def _missing_folders(path: str) -> List[str]:
+    """``path`` and its parents that do not exist yet, deepest first."""
+    missing = []
+    folder = osp.abspath(path)
+    while not osp.lexists(folder):
+        missing.append(folder)
+        parent = osp.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return missing
+
+
+#: How training decodes a photo: mmseg's ``LoadImageFromFile`` (mmcv's)
+#: reads the bytes and calls ``mmcv.imfrombytes`` with its defaults
+#: ``color_type='color'`` and ``imdecode_backend='cv2'``, which every
+#: config here keeps. ``cv2.imdecode`` (what the ``'cv2'`` backend runs)
+#: refuses a JPEG cut short, which ``cv2.imread`` still decodes.
+TRAINING_DECODE = dict(flag='color', backend='cv2')
+
+
 def read_image(path: str) -> np.ndarray:
-    """Read a colour image.
+    """Read a colour image with the decoder that training uses.
+
+    The bytes go through ``mmcv.imfrombytes(**TRAINING_DECODE)``, as in
+    mmseg's ``LoadImageFromFile``, so a photo that the converter accepts is
+    one that training can load (``cv2.imread`` is more lenient: it decodes a
+    truncated JPEG, leaving its missing rows grey).
 
     Args:
         path (str): The image file.
@@ -108,15 +150,29 @@ def read_image(path: str) -> np.ndarray:
         np.ndarray: ``(H, W, 3)`` uint8, BGR.
 
     Raises:
-        ConversionError: The file is missing or cannot be decoded.
+        ConversionError: The file is missing or the decoder cannot read it
+            (the message names the file, its size and the fix).
     """
     if not osp.isfile(path):
         raise ConversionError(f'Image {path} does not exist.')
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        image = mmcv.imfrombytes(data, **TRAINING_DECODE)
+    except Exception:  # cv2.error for an empty or odd buffer
+        image = None
     if image is None:
+        truncated = ''
+        if data[:2] == b'\xff\xd8' and b'\xff\xd9' not in data[-64:]:
+            truncated = (': a JPEG without its end marker, cut short (an '
+                         'interrupted download or unpacking?); cv2.imread '
+                         'and image viewers may still show its top part')
         raise ConversionError(
-            f'Cannot read image {path}: the file is damaged or not an image '
-            '(download it again).')
+            f'Cannot read image {path} ({len(data)} bytes) with '
+            "mmcv.imfrombytes(flag='color', backend='cv2'), the decoder of "
+            "mmseg's LoadImageFromFile in training: the file is damaged, "
+            f'truncated or not an image{truncated}. Download or unpack it '
+            'again (or remove it and its mask from the release).')
     return image
 
 
@@ -433,8 +489,28 @@ def pair_files(image_dir: str, image_suffix: str, mask_dir: str,
     return sorted(images)
 
 
+def _init_worker() -> None:
+    """Pool initializer: Ctrl-C and SIGTERM are the main process's.
+
+    Ctrl-C reaches every process of the terminal's group: the workers
+    ignore it and the main process stops them (a worker dying of it would
+    be replaced by the pool, and the new one would write on). SIGTERM gets
+    its default action back (a forked worker inherits the handler of
+    :func:`cli_errors`): it kills the worker at once, which is how
+    ``Pool.terminate`` stops it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1) -> list:
     """Run ``func`` on every task with mmengine's progress bar.
+
+    With ``nproc > 1`` the tasks run in a process pool. If a task raises,
+    or the main process is interrupted (Ctrl-C, or SIGTERM under
+    :func:`cli_errors`), every worker is stopped and waited for before the
+    error propagates: nothing writes into the output after it (so
+    :func:`staged_output` removes its staging folder completely).
 
     Args:
         func (Callable): A module-level function (picklable for ``nproc``
@@ -445,12 +521,27 @@ def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1) -> list:
     Returns:
         list: ``func``'s results, in task order.
     """
+    tasks = list(tasks)
     if not tasks:
         return []
-    if nproc > 1:
-        return track_parallel_progress(
-            func, list(tasks), nproc, file=sys.stdout)
-    return track_progress(func, list(tasks), file=sys.stdout)
+    if nproc <= 1:
+        return track_progress(func, tasks, file=sys.stdout)
+    pool = multiprocessing.Pool(
+        min(nproc, len(tasks)), initializer=_init_worker)
+    try:
+        progress = ProgressBar(len(tasks), file=sys.stdout)
+        results = []
+        for result in pool.imap(func, tasks):
+            results.append(result)
+            progress.update()
+        progress.file.write('\n')
+        pool.close()
+    except BaseException:
+        pool.terminate()  # SIGTERM to every worker
+        raise
+    finally:
+        pool.join()
+    return results
 
 
 def format_counts(title: str, counts: Mapping[str, int],
@@ -460,13 +551,30 @@ def format_counts(title: str, counts: Mapping[str, int],
     return f'{title}: {parts} (total {sum(counts.values())}) -> {where}'
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    """SIGTERM handler: exit through the clean-up code (status 143)."""
+    raise SystemExit(128 + signum)
+
+
 def cli_errors(main: Callable[[], Dict]) -> Callable[[], Dict]:
-    """Turn a :class:`ConversionError` into an exit message (status 1)."""
+    """Turn a :class:`ConversionError` into an exit message (status 1).
+
+    While ``main`` runs, SIGTERM (``kill PID``) raises ``SystemExit(143)``
+    instead of ending the process on the spot, so the staging folder and
+    the workers are cleaned up as after Ctrl-C.
+    """
     def wrapped(*args, **kwargs):
+        # signal handlers can only be set in the main thread
+        main_thread = threading.current_thread() is threading.main_thread()
+        if main_thread:
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return main(*args, **kwargs)
         except ConversionError as e:
             raise SystemExit(f'error: {e}') from e
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     wrapped.__doc__ = main.__doc__
     wrapped.__name__ = main.__name__

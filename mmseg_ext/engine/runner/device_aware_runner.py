@@ -1,6 +1,6 @@
 """A mmengine ``Runner`` that trains distributed on CPU (gloo) and GPU (nccl).
 
-It differs from mmengine's ``Runner`` in seven places only:
+It differs from mmengine's ``Runner`` in eight places only:
 
 * :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
   in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
@@ -24,6 +24,8 @@ It differs from mmengine's ``Runner`` in seven places only:
   training silently starts from scratch); ``load_strict=False`` in the config
   opts out for ``load_from``/test, never for resume, and resume also
   refuses a file without training state;
+* :meth:`build_dataloader` tells mmseg_ext's ``LoadAnnotations`` the
+  dataset's classes, so a mask with another value stops with its file named;
 * :meth:`_log_env` adds one line saying where the run runs, e.g.
   ``device: cpu, backend: gloo, world size: 2 (launcher pytorch)``
   (mmengine's environment block calls the world size "GPU number").
@@ -46,7 +48,9 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
 
+from mmseg_ext.datasets.transforms import bind_label_checks
 from mmseg_ext.engine.atomic_save import commit_part
 from mmseg_ext.engine.checkpoint_fit import (CheckpointMismatchError,
                                              check_checkpoint_fits)
@@ -102,6 +106,31 @@ class DeviceAwareRunner(Runner):
         cfg = copy.deepcopy(cfg)
         adopt_mmseg_scope(cfg)
         return super().from_cfg(cfg)
+
+    @staticmethod
+    def build_dataloader(dataloader: Union[DataLoader, Dict],
+                         seed: Optional[int] = None,
+                         diff_rank_seed: bool = False) -> DataLoader:
+        """mmengine's dataloader, its masks checked against its classes.
+
+        Every mmseg_ext ``LoadAnnotations`` in the dataset's pipelines learns
+        the dataset's number of classes and ignore index
+        (:func:`~mmseg_ext.datasets.transforms.bind_label_checks`), so a
+        mask holding another value stops with the file named. mmengine's
+        loops build their dataloaders here (train, val, ``tools/test.py``).
+
+        Args:
+            dataloader (DataLoader | dict): A dataloader or its config.
+            seed (int, optional): As mmengine's.
+            diff_rank_seed (bool): As mmengine's.
+
+        Returns:
+            DataLoader: The dataloader.
+        """
+        loader = Runner.build_dataloader(
+            dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+        bind_label_checks(loader.dataset)
+        return loader
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Initialise the process group (CPU or CUDA), then mmengine's rest.

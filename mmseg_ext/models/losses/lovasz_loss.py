@@ -271,7 +271,9 @@ class LovaszLoss(SegLoss):
             ``'sum'`` or ``'none'``. Defaults to 'mean'.
         loss_type (str, optional): mmseg's ``'multi_class'``/``'binary'``,
             accepted so that mmseg configs build; when given it must agree
-            with the logits (``'binary'``: one channel). Defaults to None.
+            with the logits (``'binary'``: one channel). With ``'binary'``
+            the logits may also have mmseg's binary shape (N, H, W), read as
+            (N, 1, H, W). Defaults to None.
         loss_weight (float): Factor of the loss. Defaults to 1.0.
         loss_name (str): Name of the loss item. Defaults to 'loss_lovasz'.
     """
@@ -305,7 +307,20 @@ class LovaszLoss(SegLoss):
 
     def compute(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
                 ignore_index: int, reduction: str) -> Tensor:
-        """:func:`lovasz_loss` with this module's settings."""
+        """:func:`lovasz_loss` with this module's settings.
+
+        ``pred`` is (N, C, H, W), or (N, H, W) with ``loss_type='binary'``
+        (mmseg's shape for Lovász-hinge logits, the same loss as
+        (N, 1, H, W)).
+        """
+        if pred.dim() == 3:
+            if self.loss_type != 'binary':
+                raise ValueError(
+                    f'pred has shape {tuple(pred.shape)}: (N, H, W) logits '
+                    "are read as binary only with loss_type='binary' "
+                    f'(now {self.loss_type!r}); otherwise pass '
+                    '(N, C, H, W) logits')
+            pred = pred.unsqueeze(1)
         binary = pred.dim() == 4 and pred.shape[1] == 1
         if self.loss_type is not None and \
                 (self.loss_type == 'binary') != binary:

@@ -148,6 +148,19 @@ def test_error_unknown_label_and_unreadable(release):
     assert image in str(e.value)
 
 
+def test_error_truncated_png_is_found_in_the_check(release):
+    """PIL reads the size from the header; training's decoder needs the
+    whole file (was: checked and converted)."""
+    src, image, _ = release
+    with open(image, 'rb') as f:
+        data = f.read()
+    with open(image, 'wb') as f:
+        f.write(data[:int(len(data) * 0.7)])
+    with pytest.raises(ConversionError, match='mmcv.imfrombytes') as e:
+        converter.convert_cityscapes(src)
+    assert image in str(e.value)
+
+
 def test_error_wrong_root(tmp_path):
     with pytest.raises(ConversionError, match='leftImg8bit'):
         converter.convert_cityscapes(str(tmp_path))

@@ -264,11 +264,28 @@ def test_a_bad_file_half_way_leaves_the_output_as_it_was(
                                overwrite=True)
     assert _tree(out) == before
     assert sorted(os.listdir(out)) == ['binary', 'multiclass']
-    # a first conversion that fails leaves an empty folder, not a dataset
+    # a first conversion that fails leaves no dataset and removes the
+    # folder it created (was: an empty folder)
     fresh = str(tmp_path / 'fresh')
     with pytest.raises(ConversionError):
         convert_semantic_drone(broken_release, fresh, test_count=1)
-    assert os.listdir(fresh) == []
+    assert not osp.exists(fresh)
+
+
+def test_error_jpeg_truncated_at_70_percent(broken_release, tmp_path):
+    """cv2.imread decodes it, training's mmcv.imfrombytes does not: the
+    converter refuses it, naming the file (was: copied into the dataset)."""
+    path = _image(broken_release, '004')
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:int(len(data) * 0.7)])
+    assert cv2.imread(path) is not None
+    with pytest.raises(ConversionError, match='mmcv.imfrombytes') as e:
+        convert_semantic_drone(broken_release, str(tmp_path / 'o'),
+                               test_count=1)
+    assert path in str(e.value)
+    assert not osp.exists(tmp_path / 'o')
 
 
 def test_error_colour_mask_and_wrong_src(broken_release, tmp_path):

@@ -303,3 +303,25 @@ def test_save_killed_with_max_keep_one_still_resumes(synthetic_root,
     assert runner.iter == 4
     assert sorted(glob.glob(osp.join(work_dir, 'iter_*.pth'))) == [
         osp.join(work_dir, 'iter_4.pth')]
+
+
+def test_bad_mask_value_stops_test_with_the_file_named(synthetic_root,
+                                                       tmp_path):
+    """A 7 in a binary set: tools/test.py used to exit 0 with another mIoU.
+    The runner tells LoadAnnotations the dataset's classes."""
+    import shutil
+
+    import mmcv
+    from mmseg_ext.datasets.transforms import BadAnnotationError
+    root = str(tmp_path / 'data')
+    shutil.copytree(synthetic_root, root)
+    masks = sorted(glob.glob(osp.join(root, 'ann_dir', 'val', '*.png')))
+    mask = mmcv.imread(masks[1], flag='unchanged')
+    mask[:2, :2] = 7
+    mmcv.imwrite(mask, masks[1])
+    runner = DeviceAwareRunner.from_cfg(
+        _cfg(root, str(tmp_path / 'work'), 'bad_mask'))
+    with pytest.raises(BadAnnotationError) as info:
+        runner.test()
+    text = str(info.value)
+    assert osp.basename(masks[1]) in text and '7 (4 pixels)' in text

@@ -156,6 +156,34 @@ def test_parity_with_mmseg_lovasz_hinge(per_image):
         LovaszLoss(per_image=per_image), theirs_loss, pred, target)
 
 
+@pytest.mark.parametrize('per_image', [True, False])
+def test_binary_accepts_mmseg_binary_shape_n_h_w(per_image):
+    """(N, H, W) logits, the shape mmseg documents for its Lovász-hinge, are
+    accepted with loss_type='binary' (was: refused for "4 channel(s)"), with
+    mmseg's value and gradient and the value of (N, 1, H, W)."""
+    torch.manual_seed(6)
+    pred = torch.randn(3, 4, 5)
+    target = torch.randint(0, 2, (3, 4, 5))
+    target[0, 1] = 255
+    ours_loss = LovaszLoss(loss_type='binary', per_image=per_image)
+    theirs_loss = MMSegLovaszLoss(
+        loss_type='binary',
+        per_image=per_image,
+        reduction='mean' if per_image else 'none')
+    assert_same_value_and_grad(ours_loss, theirs_loss, pred, target)
+    torch.testing.assert_close(
+        ours_loss(pred, target), ours_loss(pred.unsqueeze(1), target))
+
+
+def test_n_h_w_logits_need_loss_type_binary():
+    pred = torch.randn(2, 4, 5)
+    target = torch.zeros(2, 4, 5, dtype=torch.long)
+    for loss_type in (None, 'multi_class'):
+        with pytest.raises(ValueError, match=r"\(2, 4, 5\).*loss_type="
+                           r"'binary' \(now " + repr(loss_type)):
+            LovaszLoss(loss_type=loss_type)(pred, target)
+
+
 def test_parity_with_mmseg_per_image_reduction_none_and_sum():
     torch.manual_seed(5)
     pred = torch.randn(3, 4, 5, 5)
