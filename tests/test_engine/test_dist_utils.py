@@ -166,7 +166,11 @@ def test_cuda_path_gives_mmengine_the_master_addr(tmp_path, monkeypatch):
     monkeypatch.setattr(
         dist_utils, 'init_dist',
         lambda *a, **k: seen.append(dist_utils.os.environ['MASTER_ADDR']))
-    monkeypatch.delenv('MASTER_ADDR', raising=False)
+    # setenv first, so that monkeypatch restores the variable's absence:
+    # init_dist_auto sets MASTER_ADDR, which must not leak into later tests
+    # (dist_train.sh would hand 'gpu7' to torchrun and hang)
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.delenv('MASTER_ADDR')
     for key, value in _SLURM_TASK.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv('PATH', _path_with(tmp_path))
