@@ -18,9 +18,9 @@ def read_version() -> str:
     return scope['__version__']
 
 
-def read_requirements() -> list:
-    """Runtime requirements: requirements.txt without comments and pytest."""
-    with open(osp.join(HERE, 'requirements.txt')) as f:
+def read_requirements(name: str = 'requirements.txt') -> list:
+    """Requirements of a file, without comments and pytest."""
+    with open(osp.join(HERE, name)) as f:
         lines = [line.split('#')[0].strip() for line in f]
     return [line for line in lines if line and line != 'pytest']
 
@@ -34,7 +34,10 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.8',
-    packages=find_packages(include=['mmseg_ext', 'mmseg_ext.*']),
+    packages=find_packages(include=[
+        'mmseg_ext', 'mmseg_ext.*', 'mmseg_ext_deploy', 'mmseg_ext_deploy.*'
+    ]),
     install_requires=read_requirements(),
-    extras_require=dict(tests=['pytest']),
+    extras_require=dict(tests=['pytest'], deploy=read_requirements(
+        'requirements/deploy.txt')),
 )

@@ -76,7 +76,8 @@ if ! "$PY" -c "$MMCV_OK" >/dev/null 2>&1; then
 fi
 
 # 3. the rest of the stack and mmseg_ext itself (editable).
-pip_install -q -c "$CONSTRAINTS" -r "$ROOT/requirements.txt"
+pip_install -q -c "$CONSTRAINTS" -r "$ROOT/requirements.txt" \
+  -r "$ROOT/requirements/deploy.txt"
 pip_install -q -c "$CONSTRAINTS" --no-deps -e "$ROOT"
 "$PY" -c 'import torch, mmcv.ops, mmseg, mmseg_ext; print(f"[install] ready: torch {torch.__version__}, mmcv {mmcv.__version__}, mmseg {mmseg.__version__}, mmseg_ext {mmseg_ext.__version__}")' >&2
 # the interpreter for the caller (scripts/run_*.sh read it)

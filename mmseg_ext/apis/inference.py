@@ -12,8 +12,8 @@ import os
 import os.path as osp
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import (Dict, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import (TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import cv2
 import mmcv
@@ -37,11 +37,15 @@ from mmseg_ext.registry import MODELS, SCOPE
 from mmseg_ext.utils.logging_utils import quiet_logger
 from mmseg_ext.visualization import full_palette, overlay
 
+if TYPE_CHECKING:  # the deploy extra is optional
+    from mmseg_ext_deploy import OrtSegmentor
+
 __all__ = [
     'IMAGE_EXTENSIONS', 'load_inference_config', 'dataset_meta_of',
     'load_weights', 'init_model', 'model_num_classes',
     'build_split_dataset', 'iter_predictions', 'list_images',
-    'output_names', 'InferenceReport', 'infer_images'
+    'output_names', 'InferenceReport', 'infer_images', 'init_onnx_model',
+    'onnx_providers'
 ]
 
 #: File endings a folder INPUT is searched for (case-insensitive).
@@ -197,6 +201,55 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
+def onnx_providers(device: str = 'cpu') -> Optional[list]:
+    """onnxruntime execution providers for a ``--device``.
+
+    Args:
+        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+
+    Returns:
+        list | None: None (CPU) or the CUDA provider (with ``device_id``)
+        followed by the CPU one.
+    """
+    if device == 'cpu':
+        return None
+    if device == 'cuda' or device.startswith('cuda:'):
+        index = device.partition(':')[2] or '0'
+        if not index.isdigit():
+            raise ValueError(f'--device {device}: expected cuda:N')
+        return [('CUDAExecutionProvider', dict(device_id=int(index))),
+                'CPUExecutionProvider']
+    raise ValueError(f'--device {device}: expected cpu, cuda or cuda:N')
+
+
+def init_onnx_model(onnx_file: str,
+                    device: str = 'cpu',
+                    num_threads: Optional[int] = None) -> 'OrtSegmentor':
+    """An exported model (``tools/deployment/pytorch2onnx.py``) ready for
+    :func:`infer_images`, run by onnxruntime.
+
+    Args:
+        onnx_file (str): The ``.onnx`` file; it holds weights, classes,
+            palette and preprocessing, so no config is needed.
+        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'`` (CUDA needs
+            the onnxruntime-gpu package).
+        num_threads (int, optional): onnxruntime's intra-op threads.
+
+    Returns:
+        mmseg_ext_deploy.OrtSegmentor: The model.
+    """
+    # imported here: mmseg_ext works without the deploy extra installed
+    try:
+        from mmseg_ext_deploy import OrtSegmentor
+    except ImportError as err:
+        raise ImportError(
+            f'The onnxruntime backend needs mmseg_ext_deploy ({err}): '
+            'pip install "mmseg-ext-plugin[deploy]", or -e ".[deploy]" in '
+            'a clone.') from None
+    return OrtSegmentor(onnx_file, providers=onnx_providers(device),
+                        intra_op_num_threads=num_threads)
+
+
 def build_split_dataset(cfg: Config, split: str = 'test'):
     """The dataset of the config's ``{split}_dataloader`` (val or test)."""
     key = f'{split}_dataloader'
@@ -345,7 +398,7 @@ def _write_png(path: str, image: np.ndarray) -> None:
 
 
 @torch.no_grad()
-def infer_images(model: BaseSegmentor,
+def infer_images(model: Union[BaseSegmentor, 'OrtSegmentor'],
                  paths: List[str],
                  out_dir: str,
                  opacity: float = 0.5,
@@ -355,12 +408,13 @@ def infer_images(model: BaseSegmentor,
     For each input (named by :func:`output_names`):
     ``out_dir/masks/NAME.png``, the class ids (uint8; uint16 above 256
     classes) at the image's size, and ``out_dir/overlays/NAME.png``, the
-    image with the prediction in the palette of ``model.dataset_meta``
-    blended over it. Unreadable images are logged (named, with the reason)
-    and skipped.
+    image with the prediction in the palette of ``model.dataset_meta`` (an
+    ONNX model: of its metadata) blended over it. Unreadable images are
+    logged (named, with the reason) and skipped.
 
     Args:
-        model (BaseSegmentor): From :func:`init_model`.
+        model (BaseSegmentor | mmseg_ext_deploy.OrtSegmentor): From
+            :func:`init_model`, or :func:`init_onnx_model` (onnxruntime).
         paths (list[str]): Image files (:func:`list_images`).
         out_dir (str): Output folder.
         opacity (float): Weight of the colours in the overlays, ``[0, 1]``.
@@ -371,10 +425,24 @@ def infer_images(model: BaseSegmentor,
     """
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f'--opacity must be in [0, 1], got {opacity}')
-    pipeline = _inference_pipeline(model.cfg)
-    num_classes = model_num_classes(model)
-    palette_bgr = np.asarray(model.dataset_meta['palette'],
-                             dtype=np.uint8)[:, ::-1]
+    if isinstance(model, nn.Module):
+        pipeline = _inference_pipeline(model.cfg)
+        num_classes = model_num_classes(model)
+        palette = model.dataset_meta['palette']
+
+        def predict(image: np.ndarray) -> torch.Tensor:
+            data = pipeline(dict(img=image))
+            data = dict(inputs=[data['inputs']],
+                        data_samples=[data['data_samples']])
+            return model.test_step(data)[0].pred_sem_seg.data[0].cpu()
+    else:  # an OrtSegmentor: its own preprocessing, from its metadata
+        num_classes = model.num_classes
+        palette = model.metadata['palette']
+
+        def predict(image: np.ndarray) -> np.ndarray:
+            return model.predict(image).mask
+
+    palette_bgr = np.asarray(palette, dtype=np.uint8)[:, ::-1]
     dtype = np.uint8 if num_classes <= 256 else np.uint16
     report = InferenceReport()
     bar = ProgressBar(len(paths)) if progress and paths else None
@@ -385,11 +453,7 @@ def infer_images(model: BaseSegmentor,
                       level=logging.WARNING)
             report.skipped.append((path, reason))
         else:
-            data = pipeline(dict(img=image))
-            data = dict(inputs=[data['inputs']],
-                        data_samples=[data['data_samples']])
-            pred = model.test_step(data)[0].pred_sem_seg.data[0]
-            mask = pred.cpu().numpy().astype(dtype)
+            mask = np.asarray(predict(image)).astype(dtype)
             mask_path = osp.join(out_dir, 'masks', name)
             overlay_path = osp.join(out_dir, 'overlays', name)
             _write_png(mask_path, mask)
