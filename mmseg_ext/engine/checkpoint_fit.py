@@ -10,6 +10,7 @@ naming the file, with counts and examples of each kind of mismatch.
 import re
 from typing import Any, Dict, List, NamedTuple, Sequence, Tuple
 
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from torch import nn
 
 __all__ = [
@@ -105,13 +106,18 @@ def compare_state_dict(model: nn.Module,
     """Compare a state dict with ``model.state_dict()``.
 
     Args:
-        model (nn.Module): The model (not wrapped in DDP).
+        model (nn.Module): The model; a DDP wrapper or a TTA model is
+            looked through, as mmengine's loader does.
         state_dict (dict): Key -> tensor, keys as the model names them.
 
     Returns:
         StateDictDiff: Missing, unexpected and mis-shaped keys, in the
         model's (resp. the checkpoint's) order.
     """
+    # mmengine's loader loads into the module inside a wrapper or a TTA
+    # model (``--tta``), so their own prefix is not in the checkpoint
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
     own = model.state_dict()
     missing = [key for key in own if key not in state_dict]
     unexpected = [key for key in state_dict if key not in own]

@@ -52,3 +52,22 @@ def test_error_names_file_counts_and_examples():
 def test_not_a_dict_is_refused():
     with pytest.raises(CheckpointMismatchError, match='holds a list'):
         check_checkpoint_fits(_model(), [1, 2], 'x.pth')
+
+
+def test_tta_model_is_looked_through_as_mmengine_loads():
+    """``tools/test.py --tta`` loads into SegTTAModel.module."""
+    from mmengine.model import BaseTTAModel
+
+    class _TTA(BaseTTAModel):
+
+        def merge_preds(self, data_samples_list):
+            return data_samples_list
+
+    model = _model()
+    model.test_step = lambda data: data  # what BaseTTAModel asks of it
+    tta = _TTA(module=model)
+    ckpt = {'state_dict': model.state_dict()}
+    assert not check_checkpoint_fits(tta, ckpt, 'a.pth')
+    del ckpt['state_dict']['0.weight']
+    assert compare_state_dict(tta, ckpt['state_dict']).missing == [
+        '0.weight']
