@@ -446,6 +446,12 @@ def test_cli_refuses_a_file_that_is_not_a_model(tmp_path):
     assert f'error: cannot load {path}' in proc.stderr
 
 
+def _default_sigint() -> None:
+    """Ctrl+C as in a terminal: a job started with ``&`` by a
+    non-interactive shell (CI) inherits SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_cli_serves_without_torch(model_path):
     """``tools/serve.py`` in a subprocess where importing torch, mmcv,
     mmseg or mmengine fails: it serves, and stops on Ctrl+C."""
@@ -453,7 +459,8 @@ def test_cli_serves_without_torch(model_path):
     proc = subprocess.Popen(
         [sys.executable, '-c', _NO_TORCH, model_path, '--port', '0',
          '--max-upload-mb', '1'],
-        cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+        cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)
     try:
         port = None
         deadline = time.monotonic() + 60

@@ -71,7 +71,10 @@ def test_interrupted_conversion_leaves_nothing_behind(tmp_path, how, first):
         env=dict(os.environ, PYTHONPATH=REPO),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        start_new_session=True)  # its own process group, as in a terminal
+        start_new_session=True,  # its own process group, as in a terminal
+        # and Ctrl-C's default action, as in a terminal: a job started with
+        # '&' by a non-interactive shell (CI) inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not _copied_photos(out):
