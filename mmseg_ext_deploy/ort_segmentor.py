@@ -407,7 +407,7 @@ class OrtSegmentor:
             mask = logits.argmax(axis=0)
         return Prediction(
             mask=mask.astype(self._mask_dtype),
-            logits=np.ascontiguousarray(logits, dtype=np.float32))
+            logits=np.asarray(logits, dtype=np.float32))  # no copy
 
     def predict(self, image: np.ndarray) -> Prediction:
         """Segment one ``(H0, W0, 3)`` uint8 BGR image.
@@ -484,17 +484,20 @@ class OrtSegmentor:
         blended = image.astype(np.float32) * (1 - opacity) + colours * opacity
         return blended.round().clip(0, 255).astype(np.uint8)
 
+    def class_counts(self, mask: np.ndarray) -> np.ndarray:
+        """Pixels of each class, ``(num_classes,)`` int64 in class order
+        (ids without a class are not counted)."""
+        return np.bincount(
+            np.asarray(mask).ravel().astype(np.int64),
+            minlength=self.num_classes)[:self.num_classes]
+
     def class_shares(self, mask: np.ndarray) -> Dict[str, float]:
         """Fraction of the pixels of each class, every class listed (in
         class order; ids without a class are not counted)."""
-        mask = np.asarray(mask)
-        counts = np.bincount(
-            mask.ravel().astype(np.int64),
-            minlength=self.num_classes)[:self.num_classes]
-        total = max(int(mask.size), 1)
+        total = max(int(np.size(mask)), 1)
         return {
             name: float(count) / total
-            for name, count in zip(self.classes, counts)
+            for name, count in zip(self.classes, self.class_counts(mask))
         }
 
     def __repr__(self) -> str:

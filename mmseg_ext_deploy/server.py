@@ -335,9 +335,7 @@ class SegmentationService:
     def result(self, image: np.ndarray, mask: np.ndarray, inference_ms: float,
                with_overlay: bool) -> Dict[str, Any]:
         """The JSON answer of ``POST /predict``."""
-        counts = np.bincount(
-            mask.ravel().astype(np.int64),
-            minlength=len(self.classes))[:len(self.classes)]
+        counts = self.segmentor.class_counts(mask)
         total = max(int(mask.size), 1)
         classes = [
             dict(

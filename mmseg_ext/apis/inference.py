@@ -31,6 +31,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
 from torch import nn
 
+from mmseg_ext.engine.checkpoint_fit import check_checkpoint_fits
 from mmseg_ext.engine.runner import DeviceAwareRunner
 from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS, SCOPE
@@ -142,18 +143,47 @@ def load_weights(model: nn.Module, checkpoint: Optional[dict],
         source (str): How errors name the checkpoint.
 
     Raises:
-        RuntimeError: The checkpoint's weights do not fit the model.
+        CheckpointMismatchError: The checkpoint's weights do not fit the
+            model (counts and examples of the keys).
     """
     if checkpoint is not None:
-        try:
-            _load_checkpoint_to_model(model, checkpoint, strict=True)
-        except RuntimeError as err:
-            raise RuntimeError(
-                f'{source} does not fit the config\'s model '
-                f'({type(model).__name__}): {err}\nPass the config the '
-                'checkpoint was trained with.') from None
+        check_checkpoint_fits(
+            model, checkpoint, source,
+            hint='\nPass the config the checkpoint was trained with: it '
+            'does not fit the config\'s model.')
+        _load_checkpoint_to_model(model, checkpoint, strict=False)
     model.dataset_meta = dataset_meta_of(checkpoint, cfg,
                                          model_num_classes(model))
+
+
+def build_segmentor(
+        config: Union[str, Config],
+        checkpoint: Optional[str] = None,
+        cfg_options: Optional[dict] = None
+) -> Tuple[BaseSegmentor, Optional[dict]]:
+    """Build a config's segmentor and load a checkpoint into it (strictly).
+
+    Args:
+        config (str | Config): Config file path or config.
+        checkpoint (str, optional): Checkpoint path or URL; None runs
+            ``init_weights`` (a UFormer loads its ``member_checkpoints``).
+        cfg_options (dict, optional): ``--cfg-options`` to merge.
+
+    Returns:
+        tuple: ``(model, loaded checkpoint or None)``; the model has
+        ``cfg`` and ``dataset_meta``, in training mode on the CPU.
+    """
+    cfg = load_inference_config(config, cfg_options)
+    model = MODELS.build(cfg.model)
+    loaded = None
+    if checkpoint is None:
+        with quiet_logger():  # one INFO line per parameter otherwise
+            model.init_weights()
+    else:
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    load_weights(model, loaded, cfg, source=checkpoint)
+    model.cfg = cfg
+    return model, loaded
 
 
 def init_model(config: Union[str, Config],
@@ -186,16 +216,7 @@ def init_model(config: Union[str, Config],
         raise FileNotFoundError(
             f'Checkpoint {checkpoint!r} does not exist; pass a .pth written '
             'by tools/train.py (WORK_DIR/iter_N.pth or best_*.pth).')
-    cfg = load_inference_config(config, cfg_options)
-    model = MODELS.build(cfg.model)
-    loaded = None
-    if checkpoint is None:
-        with quiet_logger():
-            model.init_weights()
-    else:
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
-    load_weights(model, loaded, cfg, source=f'Checkpoint {checkpoint}')
-    model.cfg = cfg
+    model, _ = build_segmentor(config, checkpoint, cfg_options)
     if not device.startswith('cuda'):
         model = revert_sync_batchnorm(model)
     return model.to(device).eval()

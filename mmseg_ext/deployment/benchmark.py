@@ -10,11 +10,9 @@ input size): PyTorch in eval mode under ``torch.no_grad`` with
 thread, sequential execution). Both get the same float32 batch, and the
 two are timed alternately.
 """
-import os.path as osp
 import statistics
-import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -92,8 +90,7 @@ def benchmark_models(
         threads: int,
         repeats: int = 10,
         warmup: int = 2,
-        opt_level: str = 'all',
-        work_dir: Optional[str] = None) -> List[Dict[str, object]]:
+        opt_level: str = 'all') -> List[Dict[str, object]]:
     """Time each model in PyTorch and onnxruntime on one batch.
 
     Args:
@@ -104,7 +101,6 @@ def benchmark_models(
         repeats, warmup: Timed and untimed calls of each, alternating
             (PyTorch, onnxruntime, PyTorch, ...).
         opt_level: onnxruntime graph optimisation (:data:`OPT_LEVELS`).
-        work_dir: Where the ``.onnx`` files go (default: a temporary dir).
 
     Returns:
         list[dict]: Per model ``model``, ``torch_s``, ``ort_s`` (median
@@ -119,31 +115,30 @@ def benchmark_models(
     inputs = torch.randn(n, 3, h, w, generator=gen)
     feed = {'input': inputs.numpy()}
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = work_dir or tmp
-        for i, (name, model) in enumerate(models):
-            model = model.eval()
-            wrapper = SegmentorLogits(model).eval()
-            path = osp.join(folder, f'model_{i}.onnx')
-            export_onnx(model, path, (h, w), batch_size=n)
-            session = ort_session(path, threads, opt_level)
+    for name, model in models:
+        model = model.eval()
+        wrapper = SegmentorLogits(model).eval()
+        # the serialised model goes to onnxruntime directly, not via a file
+        session = ort_session(
+            export_onnx(model, None, (h, w), batch_size=n), threads,
+            opt_level)
 
-            def run_torch():
-                with torch.no_grad():
-                    return wrapper(inputs)
+        def run_torch():
+            with torch.no_grad():
+                return wrapper(inputs)
 
-            def run_ort():
-                return session.run(['logits'], feed)[0]
+        def run_ort():
+            return session.run(['logits'], feed)[0]
 
-            diff = float(np.abs(run_ort() - run_torch().numpy()).max())
-            torch_s, ort_s = _interleaved(run_torch, run_ort, repeats, warmup)
-            rows.append(
-                dict(
-                    model=name,
-                    torch_s=torch_s,
-                    ort_s=ort_s,
-                    speedup=torch_s / ort_s,
-                    max_abs_diff=diff))
+        diff = float(np.abs(run_ort() - run_torch().numpy()).max())
+        torch_s, ort_s = _interleaved(run_torch, run_ort, repeats, warmup)
+        rows.append(
+            dict(
+                model=name,
+                torch_s=torch_s,
+                ort_s=ort_s,
+                speedup=torch_s / ort_s,
+                max_abs_diff=diff))
     return rows
 
 

@@ -18,16 +18,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import print_log
 from mmengine.model import revert_sync_batchnorm
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor, nn
 
-from mmseg_ext.apis.inference import load_inference_config, load_weights
-from mmseg_ext.engine import check_checkpoint_fits
-from mmseg_ext.registry import MODELS
-from mmseg_ext.utils.logging_utils import quiet_logger
+from mmseg_ext.apis.inference import build_segmentor
 from .export_patches import exportable_modules
 from .metadata import (METADATA_KEY, default_input_shape, export_metadata,
                        inference_mode, pipeline_resize, preprocessor_settings)
@@ -54,9 +50,9 @@ def load_segmentor(
 ) -> Tuple[nn.Module, object, Optional[dict]]:
     """Build a config's segmentor on the CPU and load its checkpoint.
 
-    As :func:`mmseg_ext.apis.init_model`, with the checkpoint read by
-    mmengine's loader (made safe by mmseg_ext) and compared key by key
-    with the model before loading (:func:`check_checkpoint_fits`).
+    :func:`mmseg_ext.apis.inference.build_segmentor` (the checkpoint read
+    by mmengine's safe loader and compared key by key with the model
+    before loading), in eval mode with BN for SyncBN.
 
     Args:
         config (str): Config file.
@@ -71,22 +67,8 @@ def load_segmentor(
     Raises:
         CheckpointMismatchError: The checkpoint does not fit the config.
     """
-    cfg = load_inference_config(config, cfg_options)
-    model = MODELS.build(cfg.model)
-    loaded = None
-    if checkpoint is None:
-        with quiet_logger():  # one INFO line per parameter otherwise
-            model.init_weights()
-    else:
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
-        check_checkpoint_fits(
-            model,
-            loaded,
-            checkpoint,
-            hint=' Pass the config the checkpoint was trained with.')
-    load_weights(model, loaded, cfg, source=f'Checkpoint {checkpoint}')
-    model.cfg = cfg
-    return revert_sync_batchnorm(model).eval(), cfg, loaded
+    model, loaded = build_segmentor(config, checkpoint, cfg_options)
+    return revert_sync_batchnorm(model).eval(), model.cfg, loaded
 
 
 def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:

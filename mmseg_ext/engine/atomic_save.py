@@ -4,7 +4,7 @@ from typing import Any
 
 import torch
 
-__all__ = ['commit_part', 'atomic_torch_save']
+__all__ = ['commit_part', 'atomic_torch_save', 'atomic_write_text']
 
 
 def commit_part(part: str, path: str) -> None:
@@ -28,4 +28,17 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     """
     part = f'{path}.part'
     torch.save(obj, part)
+    commit_part(part, path)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path + '.part'``, then :func:`commit_part`.
+
+    Args:
+        text (str): The file's whole content.
+        path (str): The final file name.
+    """
+    part = f'{path}.part'
+    with open(part, 'w') as f:
+        f.write(text)
     commit_part(part, path)

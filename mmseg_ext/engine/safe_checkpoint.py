@@ -45,8 +45,7 @@ import torch._weights_only_unpickler as _wo_unpickler
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmseg_ext.engine.safe_unpickle_types import (NDARRAY_MARKER,
-                                                  RefusedConstruct, SafeArray,
+from mmseg_ext.engine.safe_unpickle_types import (NDARRAY_MARKER, SafeArray,
                                                   SafeDType,
                                                   restricted_getattr,
                                                   safe_dtype,

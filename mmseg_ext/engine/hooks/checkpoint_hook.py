@@ -24,7 +24,7 @@ from typing import Any, Iterator, List
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 
-from mmseg_ext.engine.atomic_save import commit_part
+from mmseg_ext.engine.atomic_save import atomic_write_text
 from mmseg_ext.registry import HOOKS
 
 __all__ = ['CheckpointHook']
@@ -52,14 +52,6 @@ def _remove_path(backend: Any, path: str) -> None:
         backend.remove(path)
     elif backend.isdir(path):
         backend.rmtree(path)
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    part = f'{path}.part'
-    with open(part, 'w') as f:
-        f.write(text)
-    commit_part(part, path)
 
 
 @HOOKS.register_module()
@@ -131,7 +123,7 @@ class CheckpointHook(MMEngineCheckpointHook):
             **self.args)
         if not is_main_process():
             return
-        write_atomically(
+        atomic_write_text(
             osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         if outdated is not None:
             path = self.file_backend.join_path(

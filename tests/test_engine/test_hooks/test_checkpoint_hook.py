@@ -11,7 +11,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import find_latest_checkpoint
 
-import mmseg_ext.engine.hooks.checkpoint_hook as hook_module
+import mmseg_ext.engine.atomic_save as atomic_save
 from mmseg_ext.engine.hooks import CheckpointHook
 from mmseg_ext.registry import HOOKS
 
@@ -63,7 +63,7 @@ def _kill_at(step: str, hook, runner, monkeypatch) -> None:
     elif step == 'last_checkpoint':
         def killed(part, path):
             raise _Killed('killed before last_checkpoint was renamed')
-        monkeypatch.setattr(hook_module, 'commit_part', killed)
+        monkeypatch.setattr(atomic_save, 'commit_part', killed)
     elif step == 'remove':
         def killed(path):
             raise _Killed('killed while removing')
