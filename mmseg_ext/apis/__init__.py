@@ -13,9 +13,9 @@ from .inference import (IMAGE_EXTENSIONS, InferenceReport, build_segmentor,
 from .mmseg_ext_inferencer import MMSegExtInferencer
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'InferenceReport', 'build_segmentor', 'build_split_dataset',
-    'dataset_meta_of', 'infer_images', 'init_model', 'init_onnx_model',
-    'iter_predictions', 'list_images', 'load_inference_config',
-    'load_weights', 'model_num_classes', 'output_names',
-    'MMSegExtInferencer'
+    'IMAGE_EXTENSIONS', 'InferenceReport', 'build_segmentor',
+    'build_split_dataset', 'dataset_meta_of', 'infer_images', 'init_model',
+    'init_onnx_model', 'iter_predictions', 'list_images',
+    'load_inference_config', 'load_weights', 'model_num_classes',
+    'output_names', 'MMSegExtInferencer'
 ]

@@ -1,4 +1,5 @@
-"""Safe checkpoint loading: mmengine/mmseg files load, foreign globals don't."""
+"""Safe checkpoint loading: mmengine/mmseg files load, foreign globals do
+ not."""
 import os
 import os.path as osp
 import pickle
