@@ -1,5 +1,4 @@
-"""Safe checkpoint loading: mmengine/mmseg files load, foreign globals do
- not."""
+"""Safe checkpoint loading: mmengine/mmseg files load, foreign globals fail."""
 import os
 import os.path as osp
 import pickle
