@@ -2,7 +2,7 @@
 
 Importing it registers every component in the ``mmseg_ext`` child registries
 and makes mmengine's checkpoint loading safe under torch >= 2.6
-(:mod:`mmseg_ext.engine.safe_checkpoint`). mmseg's own registries are left
+(:mod:`mmseg_ext.utils.safe_checkpoint`). mmseg's own registries are left
 unchanged.
 """
 from . import datasets, engine, evaluation, models  # noqa: F401

@@ -6,6 +6,8 @@ first and falls through to mmseg (and mmengine) for everything else, while
 ``type='mmseg.X'`` always reaches upstream's class. Registering a class here
 never touches the parent's ``module_dict``.
 """
+from typing import List
+
 from mmengine.registry import Registry
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
@@ -44,6 +46,26 @@ __all__ = [
 SCOPE = 'mmseg_ext'
 
 
+def _upstream_locations(parent: Registry) -> List[str]:
+    """The lazy-import locations of an mmseg registry (possibly empty).
+
+    mmengine 0.10's ``Registry`` takes ``locations`` but exposes no public
+    getter for them (its public properties are ``name``, ``scope``,
+    ``module_dict``, ``children`` and ``root``), so this reads the private
+    ``Registry._locations``; it is the one place that does. The public
+    ``parent.import_from_location()`` is no substitute: for an mmseg
+    registry without locations (e.g. ``RUNNERS``, ``LOOPS``) it falls back
+    to ``mmseg.utils.register_all_modules``, importing all of mmseg.
+
+    Args:
+        parent (Registry): An ``mmseg.registry`` registry.
+
+    Returns:
+        list[str]: Module paths, e.g. ``['mmseg.models']``.
+    """
+    return list(parent._locations)
+
+
 def _child(name: str, parent: Registry, *locations: str) -> Registry:
     """Create a child registry of ``parent`` in the ``mmseg_ext`` scope.
 
@@ -55,7 +77,7 @@ def _child(name: str, parent: Registry, *locations: str) -> Registry:
         name,
         parent=parent,
         scope=SCOPE,
-        locations=[*locations, *parent._locations])
+        locations=[*locations, *_upstream_locations(parent)])
 
 
 RUNNERS = _child('runner', MMSEG_RUNNERS, 'mmseg_ext.engine')

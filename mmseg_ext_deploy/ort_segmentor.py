@@ -468,8 +468,9 @@ class OrtSegmentor:
                 mask: np.ndarray,
                 opacity: float = 0.5) -> np.ndarray:
         """The BGR image with the coloured mask blended over it
-        (``image * (1 - opacity) + colours * opacity``, as
-        ``tools/infer.py`` draws it).
+        (``image * (1 - opacity) + colours * opacity``, rounded; mmseg's
+        ``SegLocalVisualizer``, which draws the PyTorch backend's overlays,
+        truncates, so the two differ by at most one grey level).
 
         Returns:
             np.ndarray: ``(H, W, 3)`` uint8 BGR.

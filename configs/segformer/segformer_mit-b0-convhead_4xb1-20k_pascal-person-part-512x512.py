@@ -1,10 +1,10 @@
 # SegFormer (MiT-b0, ImageNet weights) with mmseg_ext's SegformerConvHead
-# on Pascal-Person-Part, with the Pascal-Part report's recipe
-# (seeds/002_d09f721897dd7074.txt; the report ran U-Net and DeepLabV3+, the
-# same recipe keeps the four models comparable): SGD lr 0.01, momentum 0.9,
-# weight decay 5e-4 (mmseg's schedule, poly decay), short edge 512, random
-# 512x512 crop, flip, batch 4. 4 GPUs x 1 image = 4 images per iteration,
-# the report's batch (tools/dist_train.sh CONFIG 4); mmseg's 20k schedule.
+# on Pascal-Person-Part, with the Pascal-Person-Part recipe of the U-Net
+# and DeepLabV3+ configs (the same recipe keeps the four models
+# comparable): SGD lr 0.01, momentum 0.9, weight decay 5e-4 (mmseg's
+# schedule, poly decay), short edge 512, random 512x512 crop, flip, batch 4.
+# 4 GPUs x 1 image = 4 images per iteration, the recipe's batch
+# (tools/dist_train.sh CONFIG 4); mmseg's 20k schedule.
 # From scratch: --cfg-options model.backbone.init_cfg=None.
 _base_ = [
     '../_base_/models/segformer_mit-b0_convhead.py',

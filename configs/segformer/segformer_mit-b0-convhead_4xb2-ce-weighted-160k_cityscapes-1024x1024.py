@@ -1,6 +1,5 @@
 # SegFormer (MiT-b0) + SegformerConvHead on Cityscapes with class-weighted
-# cross-entropy, the driving-scene report's best setting
-# (seeds/004_4087e031587fd9b8.txt: "Cross Entropy + Class Weight"); weights:
+# cross-entropy (each class weighted by its frequency); weights:
 # configs/_base_/losses/cityscapes_weighted_ce.py (mmseg's CGNet Cityscapes
 # weights). Otherwise as
 # segformer_mit-b0-convhead_4xb2-160k_cityscapes-1024x1024.py (4 GPUs x 2).

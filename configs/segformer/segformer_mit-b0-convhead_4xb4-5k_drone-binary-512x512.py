@@ -1,10 +1,8 @@
 # SegFormer (MiT-b0, ImageNet weights) with mmseg_ext's SegformerConvHead,
-# the drone report's SegFormer with its hand-made convolutional decoder
-# (seeds/000_46c25e7023dc5ef2.txt), on the binary Semantic Drone Dataset
-# with the report's recipe: Tversky loss (alpha 0.3, beta 0.7), Adam
-# lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
-# rotation/zoom + flips + crop.
-# 4 GPUs x 4 images = 16 images per iteration, the report's batch of 16
+# a hand-made convolutional decoder, on the binary Semantic Drone Dataset
+# with the drone recipe: Tversky loss (alpha 0.3, beta 0.7), Adam lr 1e-3,
+# reduce-on-plateau (factor 0.1, patience 3), rotation/zoom + flips + crop.
+# 4 GPUs x 4 images = 16 images per iteration, the recipe's batch of 16
 # (tools/dist_train.sh CONFIG 4).
 # One sigmoid output channel for the two classes: see
 # configs/_base_/models/binary_sigmoid_head.py.

@@ -1,11 +1,9 @@
 # SegFormer (MiT-b0, ImageNet weights) with mmseg_ext's SegformerConvHead,
-# the drone reports' SegFormer with its hand-made convolutional decoder
-# (seeds/000_46c25e7023dc5ef2.txt, seeds/001_ca50463a3cacf843.txt), on the
-# 5-class Semantic Drone Dataset with their recipe: Tversky loss (alpha 0.3,
-# beta 0.7), Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
-# rotation/zoom + flips + crop.
-# 4 GPUs x 8 images = 32 images per iteration, the slides' batch of 32
-# (the slides trained this SegFormer on 4 GPUs; tools/dist_train.sh CONFIG 4).
+# a hand-made convolutional decoder, on the 5-class Semantic Drone Dataset
+# with the drone recipe: Tversky loss (alpha 0.3, beta 0.7), Adam lr 1e-3,
+# reduce-on-plateau (factor 0.1, patience 3), rotation/zoom + flips + crop.
+# 4 GPUs x 8 images = 32 images per iteration, the 5-class recipe's batch
+# of 32 (tools/dist_train.sh CONFIG 4).
 # From scratch: --cfg-options model.backbone.init_cfg=None.
 _base_ = [
     '../_base_/models/segformer_mit-b0_convhead.py',

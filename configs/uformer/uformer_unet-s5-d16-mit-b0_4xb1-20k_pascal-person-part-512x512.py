@@ -1,11 +1,10 @@
-# UFormer (the drone report's U-Net + SegFormer logit average,
-# seeds/000_46c25e7023dc5ef2.txt) on Pascal-Person-Part: fcn_unet_s5-d16
-# and SegFormer MiT-b0 + SegformerConvHead, each member exactly as its own
-# config for this dataset (configs/unet/, configs/segformer/), trained
-# jointly with the Pascal-Part report's recipe
-# (seeds/002_d09f721897dd7074.txt): SGD lr 0.01, momentum 0.9, weight decay
-# 5e-4 (mmseg's 20k schedule), short edge 512, random 512x512 crop, flip.
-# 4 GPUs x 1 image = 4 images per iteration, the report's batch
+# UFormer (the U-Net + SegFormer logit average) on Pascal-Person-Part:
+# fcn_unet_s5-d16 and SegFormer MiT-b0 + SegformerConvHead, each member
+# exactly as its own config for this dataset (configs/unet/,
+# configs/segformer/), trained jointly with the Pascal-Person-Part recipe:
+# SGD lr 0.01, momentum 0.9, weight decay 5e-4 (mmseg's 20k schedule),
+# short edge 512, random 512x512 crop, flip.
+# 4 GPUs x 1 image = 4 images per iteration, the recipe's batch
 # (tools/dist_train.sh CONFIG 4).
 # From scratch: --cfg-options model.members.1.backbone.init_cfg=None.
 _base_ = [

@@ -1,5 +1,5 @@
-# UFormer (the drone report's U-Net + SegFormer logit average,
-# seeds/000_46c25e7023dc5ef2.txt) on Cityscapes: fcn_unet_s5-d16 and
+# UFormer (the U-Net + SegFormer logit average) on Cityscapes:
+# fcn_unet_s5-d16 and
 # SegFormer MiT-b0 + SegformerConvHead, each member's model exactly as its
 # own Cityscapes config (configs/unet/, configs/segformer/; the SegFormer
 # member keeps its 1024x1024 sliding-window test), trained jointly on

@@ -1,14 +1,13 @@
-# UFormer, the drone report's ensemble (seeds/000_46c25e7023dc5ef2.txt,
-# "UFormer"): the average of the logits of fcn_unet_s5-d16 and SegFormer
-# MiT-b0 + SegformerConvHead, each member exactly as its own config for this
-# dataset (configs/unet/ and configs/segformer/, one sigmoid channel, Tversky
-# loss), on the binary Semantic Drone Dataset with the report's recipe:
-# Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
-# rotation/zoom + flips + crop.
-# 4 GPUs x 4 images = 16 images per iteration, the report's batch of 16
+# UFormer, the U-Net + SegFormer ensemble for drone images: the average of
+# the logits of fcn_unet_s5-d16 and SegFormer MiT-b0 + SegformerConvHead,
+# each member exactly as its own config for this dataset (configs/unet/ and
+# configs/segformer/, one sigmoid channel, Tversky loss), on the binary
+# Semantic Drone Dataset with the drone recipe: Adam lr 1e-3,
+# reduce-on-plateau (factor 0.1, patience 3), rotation/zoom + flips + crop.
+# 4 GPUs x 4 images = 16 images per iteration, the recipe's batch of 16
 # (tools/dist_train.sh configs/uformer_binary.py 4).
-# Trained jointly here: the sum of both members' losses. The report trained
-# the members separately and then averaged them: set
+# Trained jointly here: the sum of both members' losses. To train the
+# members separately and then average them instead, set
 # model.member_checkpoints and model.freeze (see configs/uformer/README.md).
 # From scratch: --cfg-options model.members.1.backbone.init_cfg=None.
 _base_ = [

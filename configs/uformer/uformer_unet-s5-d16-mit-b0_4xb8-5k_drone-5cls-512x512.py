@@ -1,14 +1,13 @@
-# UFormer, the drone reports' ensemble (seeds/000_46c25e7023dc5ef2.txt,
-# seeds/001_ca50463a3cacf843.txt, "UFormer"): the average of the logits of
-# fcn_unet_s5-d16 and SegFormer MiT-b0 + SegformerConvHead, each member
-# exactly as its own config for this dataset (configs/unet/ and
+# UFormer, the U-Net + SegFormer ensemble for drone images: the average of
+# the logits of fcn_unet_s5-d16 and SegFormer MiT-b0 + SegformerConvHead,
+# each member exactly as its own config for this dataset (configs/unet/ and
 # configs/segformer/, Tversky loss), on the 5-class Semantic Drone Dataset
-# with the reports' recipe: Adam lr 1e-3, reduce-on-plateau (factor 0.1,
+# with the drone recipe: Adam lr 1e-3, reduce-on-plateau (factor 0.1,
 # patience 3), rotation/zoom + flips + crop.
-# 4 GPUs x 8 images = 32 images per iteration, the slides' batch of 32
-# (tools/dist_train.sh configs/uformer_multiclass.py 4).
-# Trained jointly here: the sum of both members' losses. The reports trained
-# the members separately and then averaged them: set
+# 4 GPUs x 8 images = 32 images per iteration, the 5-class recipe's batch
+# of 32 (tools/dist_train.sh configs/uformer_multiclass.py 4).
+# Trained jointly here: the sum of both members' losses. To train the
+# members separately and then average them instead, set
 # model.member_checkpoints and model.freeze (see configs/uformer/README.md).
 # From scratch: --cfg-options model.members.1.backbone.init_cfg=None.
 _base_ = [

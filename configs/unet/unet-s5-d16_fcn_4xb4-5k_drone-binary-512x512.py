@@ -1,9 +1,9 @@
 # fcn_unet_s5-d16 (mmseg's U-Net + FCN head, trained from scratch as
-# upstream's) on the binary Semantic Drone Dataset, with the drone report's
-# recipe (seeds/000_46c25e7023dc5ef2.txt): Tversky loss (alpha 0.3,
-# beta 0.7: misses cost more than false alarms), Adam lr 1e-3,
-# reduce-on-plateau (factor 0.1, patience 3), rotation/zoom + flips + crop.
-# 4 GPUs x 4 images = 16 images per iteration, the report's batch of 16
+# upstream's) on the binary Semantic Drone Dataset, with the drone recipe:
+# Tversky loss (alpha 0.3, beta 0.7: misses cost more than false alarms),
+# Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
+# rotation/zoom + flips + crop.
+# 4 GPUs x 4 images = 16 images per iteration, the recipe's batch of 16
 # (tools/dist_train.sh CONFIG 4); on 1 GPU add
 # --cfg-options train_dataloader.batch_size=16 for the same batch.
 # One sigmoid output channel for the two classes: see

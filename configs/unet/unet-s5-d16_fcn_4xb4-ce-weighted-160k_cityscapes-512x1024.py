@@ -1,7 +1,7 @@
 # fcn_unet_s5-d16 on Cityscapes with class-weighted cross-entropy on both
-# heads, the driving-scene report's option (seeds/004_4087e031587fd9b8.txt);
-# weights: configs/_base_/losses/cityscapes_weighted_ce.py (mmseg's CGNet
-# Cityscapes weights). Otherwise as
+# heads (each class weighted by its frequency); weights:
+# configs/_base_/losses/cityscapes_weighted_ce.py (mmseg's CGNet Cityscapes
+# weights). Otherwise as
 # unet-s5-d16_fcn_4xb4-160k_cityscapes-512x1024.py (4 GPUs x 4 images).
 # The loss is mmseg_ext's CrossEntropyLoss (mmseg 1.2.2's fails on ignored
 # pixels): see configs/_base_/losses/cityscapes_weighted_ce.py.

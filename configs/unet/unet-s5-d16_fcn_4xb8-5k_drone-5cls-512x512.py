@@ -1,10 +1,9 @@
 # fcn_unet_s5-d16 (mmseg's U-Net + FCN head, trained from scratch as
 # upstream's) on the 5-class Semantic Drone Dataset, with the drone
-# reports' recipe (seeds/000_46c25e7023dc5ef2.txt and the 5-class slides
-# seeds/001_ca50463a3cacf843.txt): Tversky loss (alpha 0.3, beta 0.7),
-# Adam lr 1e-3, reduce-on-plateau (factor 0.1, patience 3),
-# rotation/zoom + flips + crop.
-# 4 GPUs x 8 images = 32 images per iteration, the slides' batch of 32
+# recipe: Tversky loss (alpha 0.3, beta 0.7), Adam lr 1e-3,
+# reduce-on-plateau (factor 0.1, patience 3), rotation/zoom + flips + crop.
+# 4 GPUs x 8 images = 32 images per iteration, the 5-class recipe's batch
+# of 32
 # (tools/dist_train.sh CONFIG 4).
 _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',

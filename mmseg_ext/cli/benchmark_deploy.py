@@ -20,7 +20,8 @@ from mmseg_ext.deployment.benchmark import (OPT_LEVELS, benchmark_models,
 
 __all__ = ['DEFAULT_CONFIG', 'parse_args', 'main']
 
-#: The demo UFormer, the model of the issue's target.
+#: The demo UFormer, the model the speed target is stated for
+#: (:mod:`mmseg_ext.deployment.benchmark`).
 DEFAULT_CONFIG = ('configs/demo/uformer_unet-s5-d16-c16-mit-b0-c64_'
                   '2xb4-800iter_synthetic-binary-128x128.py')
 

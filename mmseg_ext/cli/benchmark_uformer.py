@@ -5,8 +5,9 @@ from typing import List, Optional
 import torch
 from mmengine.config import DictAction
 
-from mmseg_ext.cli.common import build_model
-from mmseg_ext.utils.uformer_benchmark import benchmark_uformer, format_rows
+from mmseg_ext.analysis.uformer_benchmark import (benchmark_uformer,
+                                                  format_rows)
+from mmseg_ext.utils import build_segmentor, load_config
 
 __all__ = ['parse_args', 'main']
 
@@ -44,7 +45,7 @@ def main(argv: Optional[List[str]] = None) -> str:
                                if torch.cuda.is_available() else ['cpu'])
     if 'cuda' in devices and not torch.cuda.is_available():
         raise SystemExit('--devices cuda: CUDA is not available here')
-    model = build_model(args.config, args.cfg_options)
+    model = build_segmentor(load_config(args.config, args.cfg_options))
     if type(model).__name__ != 'UFormer':
         raise SystemExit(f'{args.config}: the model is a '
                          f'{type(model).__name__}, not a UFormer')

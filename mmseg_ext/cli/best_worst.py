@@ -3,8 +3,8 @@
 ``python tools/analysis_tools/best_worst.py CONFIG CKPT --out-dir DIR
 [--k 5] [--split test] [--rank-by mIoU]`` predicts every image of the split,
 scores each (:mod:`mmseg_ext.evaluation.image_ranking`: per-image mIoU over
-the classes present in the ground truth or the prediction, mAcc over those
-in the ground truth, the seed reports' "mIoU/mPA") and writes:
+the classes present in the ground truth or the prediction, mAcc, the mean
+pixel accuracy or "mPA", over those in the ground truth) and writes:
 
 * ``DIR/best_worst.png``: the k best then the k worst images, one per row,
   columns image | ground truth | prediction, or for a UFormer image |

@@ -6,14 +6,12 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch import nn
 
 from mmseg_ext.engine.runner import DeviceAwareRunner
-from mmseg_ext.engine.scope import adopt_mmseg_scope
-from mmseg_ext.registry import MODELS, RUNNERS
-from mmseg_ext.utils.logging_utils import quiet_logger
+from mmseg_ext.registry import RUNNERS
+from mmseg_ext.utils import builder as build
 
 __all__ = [
     'add_common_args', 'load_config', 'build_runner', 'build_model',
@@ -53,14 +51,8 @@ def load_config(args: argparse.Namespace) -> Config:
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(
-            f'Config file {args.config!r} does not exist (configs live in '
-            'configs/, e.g. configs/uformer_binary.py).')
-    cfg = Config.fromfile(args.config)
+    cfg = build.load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -79,9 +71,6 @@ def build_runner(cfg: Config) -> Runner:
 def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
     """Build a config's model in its scope, as the runner would.
 
-    ``mmseg::`` parts are re-homed into the mmseg_ext scope
-    (:func:`adopt_mmseg_scope`), so mmseg_ext classes inside them resolve.
-
     Args:
         config (str): Config file path.
         cfg_options (dict, optional): ``--cfg-options`` to merge.
@@ -89,19 +78,7 @@ def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
     Returns:
         nn.Module: The model, weights initialised (``init_weights``).
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'Config file {config!r} does not exist.')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    adopt_mmseg_scope(cfg)
-    with DefaultScope.overwrite_default_scope(
-            cfg.get('default_scope', 'mmseg_ext')):
-        model = MODELS.build(cfg.model)
-    # mmengine logs one INFO line per parameter while initialising
-    with quiet_logger():
-        model.init_weights()
-    return model
+    return build.build_segmentor(build.load_config(config, cfg_options))
 
 
 def evaluator_ignore_index(cfg: Config, split: str) -> int:

@@ -6,8 +6,10 @@ Two backends, the same outputs::
     python tools/infer.py MODEL.onnx INPUT --out-dir DIR --backend onnxruntime
 
 ``--backend pytorch`` (default) builds the config's model and loads the
-checkpoint (device default: cuda if available). ``--backend onnxruntime``
-runs a file written by ``tools/deployment/pytorch2onnx.py`` with
+checkpoint into :class:`mmseg_ext.apis.MMSegExtInferencer` (mmseg's
+inferencer: its test pipeline and ``SegLocalVisualizer``; device default:
+cuda if available). ``--backend onnxruntime`` runs a file written by
+``tools/deployment/pytorch2onnx.py`` with
 :class:`mmseg_ext_deploy.OrtSegmentor`: no config and no checkpoint, the
 file holds the weights, classes, palette and preprocessing (device default:
 cpu; cuda needs the onnxruntime-gpu package). ``--threads N`` sets the
@@ -30,9 +32,8 @@ from typing import List, Optional
 import torch
 from mmengine.logging import print_log
 
-from mmseg_ext.apis import (infer_images, init_model, init_onnx_model,
-                            list_images)
-from mmseg_ext.apis.inference import IMAGE_EXTENSIONS
+from mmseg_ext.apis import (IMAGE_EXTENSIONS, MMSegExtInferencer,
+                            infer_images, init_onnx_model, list_images)
 from mmseg_ext.cli.common import add_runtime_args
 
 __all__ = ['parse_args', 'main']
@@ -117,8 +118,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
-        model = init_model(args.config, args.checkpoint, args.device,
-                           args.cfg_options)
+        model = MMSegExtInferencer(
+            args.config,
+            args.checkpoint,
+            device=args.device,
+            cfg_options=args.cfg_options)
     report = infer_images(model, paths, args.out_dir, args.opacity)
     summary = (f'{len(report.written)} of {len(paths)} images predicted '
                f'into {args.out_dir} (masks/, overlays/)')

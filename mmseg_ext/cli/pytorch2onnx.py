@@ -17,7 +17,7 @@ from mmengine.config import DictAction
 
 from mmseg_ext.deployment import (DEFAULT_OPSET, ExportConfigError,
                                   ExportError, pytorch2onnx)
-from mmseg_ext.engine import CheckpointMismatchError
+from mmseg_ext.utils import CheckpointMismatchError
 
 __all__ = ['parse_args', 'main']
 

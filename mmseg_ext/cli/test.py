@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 
 from mmseg_ext.cli.common import add_common_args, build_runner, load_config
 from mmseg_ext.engine.dist_utils import dist_session
+from mmseg_ext.utils import check_checkpoint
 
 __all__ = ['parse_args', 'main', 'REPORT_NAME']
 
@@ -100,11 +101,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     """Evaluate a checkpoint, print the table and write the JSON report."""
     args = parse_args(argv)
     cfg = load_config(args)
-    if not osp.isfile(osp.expanduser(args.checkpoint)) and '://' not in \
-            args.checkpoint:
-        raise FileNotFoundError(
-            f'Checkpoint {args.checkpoint!r} does not exist; pass a .pth '
-            'written by tools/train.py (e.g. work_dirs/<cfg>/iter_N.pth).')
+    check_checkpoint(
+        args.checkpoint, 'pass a .pth written by tools/train.py (e.g. '
+        'work_dirs/<cfg>/iter_N.pth).')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         _trigger_visualization_hook(cfg, args)

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import os.path as osp
-import re
 import time
 from typing import List, Optional, Sequence
 
@@ -33,19 +32,18 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import (_load_checkpoint, get_state_dict,
-                                        weights_to_cpu)
+from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
 from mmseg_ext.cli.common import (add_runtime_args, add_split_arg,
                                   evaluator_ignore_index, load_config)
-from mmseg_ext.engine.atomic_save import atomic_torch_save
 from mmseg_ext.engine.runner import DeviceAwareRunner
-from mmseg_ext.engine.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
     METRICS, WeightSearchResult, format_table, format_weights,
     search_uformer_weights, simplex_grid)
 from mmseg_ext.models.segmentors.uformer import UFormer
-from mmseg_ext.registry import MODELS
+from mmseg_ext.registry import MODELS, SCOPE
+from mmseg_ext.utils import (CheckpointMismatchError, atomic_torch_save,
+                             build_segmentor, check_checkpoint)
 
 __all__ = [
     'parse_args', 'main', 'check_uformer_config', 'override_text',
@@ -112,15 +110,21 @@ def _load_model(cfg: Config, checkpoint: Optional[str],
                 device: str) -> UFormer:
     """Build the UFormer and load its weights as ``tools/test.py`` would.
 
-    With ``checkpoint`` (a UFormer checkpoint) every member weight must be
-    in it (``module.`` prefixes removed); without it
+    With ``checkpoint`` (a UFormer checkpoint) it must fit the model
+    exactly (``module.`` prefixes removed); without it
     :meth:`UFormer.init_weights` loads the member checkpoints.
 
     Raises:
-        ValueError: ``checkpoint`` lacks member weights, e.g. it is the
+        ValueError: ``checkpoint`` does not fit the UFormer, e.g. it is the
             checkpoint of one member.
     """
-    model = MODELS.build(cfg.model)
+    try:
+        model = build_segmentor(cfg, checkpoint, init_weights=False)
+    except CheckpointMismatchError as err:
+        raise ValueError(
+            f'{checkpoint} is not a checkpoint of this UFormer. For '
+            'checkpoints of the single members, leave CKPT out and set '
+            f'model.member_checkpoints=[...].\n{err}') from None
     if checkpoint is None:
         if all(ckpt is None for ckpt in model.member_checkpoints):
             print_log(
@@ -130,21 +134,6 @@ def _load_model(cfg: Config, checkpoint: Optional[str],
                 logger='current',
                 level=logging.WARNING)
         model.init_weights()
-    else:
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
-        state = loaded.get('state_dict', loaded)
-        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-        missing = [
-            k for k in model.state_dict()
-            if k.startswith('members.') and k not in state
-        ]
-        if missing:
-            raise ValueError(
-                f'{checkpoint} is not a checkpoint of this UFormer: '
-                f'{len(missing)} member weights are missing (e.g. '
-                f'{missing[0]}). For checkpoints of the single members, '
-                'leave CKPT out and set model.member_checkpoints=[...].')
-        model.load_state_dict(state, strict=False)
     model = revert_sync_batchnorm(model).to(device)
     model.eval()
     return model
@@ -270,18 +259,14 @@ def main(argv: Optional[List[str]] = None) -> WeightSearchResult:
     simplex_grid(2, args.step)  # a bad step fails before any work
     if args.top < 1:
         raise ValueError(f'--top must be >= 1, got {args.top}')
-    if args.checkpoint is not None and '://' not in args.checkpoint and \
-            not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'Checkpoint {args.checkpoint!r} does not exist; pass a UFormer '
-            '.pth written by tools/train.py, or no CKPT to use the '
-            'config\'s model.member_checkpoints.')
+    check_checkpoint(
+        args.checkpoint, 'pass a UFormer .pth written by tools/train.py, or '
+        'no CKPT to use the config\'s model.member_checkpoints.')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         raise RuntimeError('--device cuda, but CUDA is not available here: '
                            'use --device cpu.')
     cfg = load_config(args)
-    adopt_mmseg_scope(cfg)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    init_default_scope(cfg.get('default_scope', SCOPE))
     check_uformer_config(cfg)
     out = args.out or osp.join(cfg.work_dir, OVERRIDE_NAME)
     if not out.endswith('.py'):

@@ -7,11 +7,12 @@ two coarser label sets, the *flavours*:
 * ``binary``: background, obstacle;
 * ``multiclass``: ground, vegetation, water, structure, dynamic.
 
-:data:`DRONE_CLASS_MAPS` is the single table (from ``DESIGN.md``) that sends
-each source class to a flavour class, or to ``None`` (ignored, written as
-255). The converter (``tools/dataset_converters/semantic_drone.py``) turns it
-into a lookup table with :func:`drone_id_map`; ``docs/datasets.md`` renders it
-with :func:`drone_id_map_markdown` (a test checks that the two agree).
+:data:`DRONE_CLASS_MAPS` is the single table that sends each of the
+release's 24 source classes to a flavour class, or to ``None`` (ignored,
+written as 255). The converter
+(``tools/dataset_converters/semantic_drone.py``) turns it into a lookup
+table with :func:`drone_id_map`; ``docs/datasets.md`` renders it with
+:func:`drone_id_map_markdown` (a test checks that the two agree).
 
 Overrides change single entries: a mapping from a source class (its name or
 its id, as ``int`` or as a string of digits, so JSON keys work) to a flavour
@@ -140,7 +141,7 @@ def resolve_drone_class_map(
         flavour (str): ``'binary'`` or ``'multiclass'``.
         overrides (Mapping, optional): Entries to change: source class (name
             or id) -> flavour class (name or id) or ``None`` / ``'ignore'`` /
-            ``255``. Defaults to None (the table of ``DESIGN.md``).
+            ``255``. Defaults to None (:data:`DRONE_CLASS_MAPS` as is).
 
     Returns:
         dict[str, str | None]: Every source class name -> its flavour class

@@ -1,7 +1,7 @@
 """PyTorch eager vs onnxruntime on the CPU, same threads, same inputs.
 
-The target of issue 14: onnxruntime at least 1.5x faster than PyTorch eager
-for the demo UFormer at 512x512. Each model (a UFormer and each of its
+The target: onnxruntime at least 1.5x faster than PyTorch eager for the
+demo UFormer at 512x512 on the CPU. Each model (a UFormer and each of its
 members alone, or a single segmentor) is timed as the exported graph
 computes it, :class:`SegmentorLogits` (normalised batch -> logits at the
 input size): PyTorch in eval mode under ``torch.no_grad`` with

@@ -15,8 +15,7 @@ import numpy as np
 from mmengine.config import Config
 from torch import nn
 
-from mmseg_ext.apis.inference import dataset_meta_of
-
+from mmseg_ext.apis import dataset_meta_of
 from mmseg_ext_deploy.metadata import (FORMAT_VERSION, METADATA_KEY,
                                        validate_metadata)
 
@@ -258,7 +257,9 @@ def export_metadata(model: nn.Module,
     resize = pipeline_resize(cfg)
     out_channels = int(model.out_channels)
     num_classes = int(model.decode_head.num_classes)
-    names = dataset_meta_of(checkpoint, cfg, num_classes)
+    names = dataset_meta_of(
+        (checkpoint or {}).get('meta', {}).get('dataset_meta'), cfg,
+        num_classes)
     fuse = weights = None
     if hasattr(model, 'fuse_mode'):
         fuse = model.fuse_mode

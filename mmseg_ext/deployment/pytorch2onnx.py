@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.model import revert_sync_batchnorm
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor, nn
 
-from mmseg_ext.apis.inference import build_segmentor
+from mmseg_ext.apis import init_model
 from .export_patches import exportable_modules
 from .metadata import (METADATA_KEY, default_input_shape, export_metadata,
                        inference_mode, pipeline_resize, preprocessor_settings)
@@ -47,12 +47,13 @@ def load_segmentor(
     config: str,
     checkpoint: Optional[str],
     cfg_options: Optional[dict] = None
-) -> Tuple[nn.Module, object, Optional[dict]]:
-    """Build a config's segmentor on the CPU and load its checkpoint.
+) -> Tuple[nn.Module, Config, Optional[dict]]:
+    """A config's segmentor on the CPU, its checkpoint loaded strictly.
 
-    :func:`mmseg_ext.apis.inference.build_segmentor` (the checkpoint read
-    by mmengine's safe loader and compared key by key with the model
-    before loading), in eval mode with BN for SyncBN.
+    :func:`mmseg_ext.apis.init_model` (built by
+    :func:`mmseg_ext.utils.build_segmentor`: the checkpoint read by
+    mmengine's safe loader and compared key by key with the model before
+    loading), in eval mode with BN for SyncBN.
 
     Args:
         config (str): Config file.
@@ -61,14 +62,19 @@ def load_segmentor(
         cfg_options (dict, optional): ``--cfg-options`` to merge.
 
     Returns:
-        tuple: ``(model, cfg, loaded checkpoint or None)``, the model in
-        eval mode with BN for SyncBN.
+        tuple: ``(model, cfg, checkpoint)``: the model, its config, and
+        what the export reads of the checkpoint (``state_dict``: the loaded
+        weights, now the model's; ``meta.dataset_meta``: its classes and
+        palette), or None without a checkpoint.
 
     Raises:
         CheckpointMismatchError: The checkpoint does not fit the config.
     """
-    model, loaded = build_segmentor(config, checkpoint, cfg_options)
-    return revert_sync_batchnorm(model).eval(), model.cfg, loaded
+    model = init_model(config, checkpoint, 'cpu', cfg_options)
+    loaded = None if checkpoint is None else dict(
+        state_dict=model.state_dict(),
+        meta=dict(dataset_meta=model.dataset_meta))
+    return model, model.cfg, loaded
 
 
 def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:

@@ -14,8 +14,8 @@ in the predicted class's area and union (a false positive), and in no
 last row; a ``(C, C)`` one drops them (and so differs from mmseg when there
 are any).
 
-Per image (:func:`image_scores`) this gives the per-image mIoU and mAcc of the
-seed reports' best/worst galleries (they call mAcc "mPA", mean pixel
+Per image (:func:`image_scores`) this gives the per-image mIoU and mAcc that
+rank the best/worst galleries (mAcc is also known as "mPA", mean pixel
 accuracy):
 
 * ``mIoU``: the mean over the classes present in the ground truth **or** the

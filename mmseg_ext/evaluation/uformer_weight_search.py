@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
@@ -136,7 +136,7 @@ def accumulate_confusions(model: UFormer,
             ``weights`` of its config.
         num_classes (int): ``C``, the dataset's number of classes.
         ignore_index (int): Label not counted. Defaults to 255.
-        progress (bool): Show a progress bar over the images.
+        progress (bool): Show a progress bar over the batches.
 
     Returns:
         Tensor: ``(K, C + 1, C)`` int64 confusion counts on the CPU (rows
@@ -145,14 +145,15 @@ def accumulate_confusions(model: UFormer,
     """
     num_members = len(model.members)
     weights = torch.stack([
-        UFormer._initial_weights(w, num_members) for w in candidates
+        UFormer.normalize_weights(w, num_members) for w in candidates
     ]).to(model.weights.device)
     confusions = torch.zeros((len(weights), num_classes + 1, num_classes),
                              dtype=torch.long,
                              device=weights.device)
-    dataset = getattr(dataloader, 'dataset', None)
-    bar = ProgressBar(len(dataset)) if progress and dataset else None
-    for data in dataloader:
+    batches = dataloader
+    if progress and len(dataloader):
+        batches = track_iter_progress((dataloader, len(dataloader)))
+    for data in batches:
         data = model.data_preprocessor(data, False)
         samples = data['data_samples']
         metas = [sample.metainfo for sample in samples]
@@ -168,10 +169,6 @@ def accumulate_confusions(model: UFormer,
                     num_classes,
                     ignore_index,
                     out_of_range_row=True)
-        if bar is not None:
-            bar.update(len(samples))
-    if bar is not None:
-        bar.file.write('\n')
     return confusions.cpu()
 
 

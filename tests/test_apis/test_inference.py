@@ -9,7 +9,7 @@ import torch
 from mmseg_ext.apis import (InferenceReport, build_split_dataset,
                             infer_images, init_model, iter_predictions,
                             list_images, model_num_classes, output_names)
-from mmseg_ext.engine.safe_checkpoint import UnsafeCheckpointError
+from mmseg_ext.utils.safe_checkpoint import UnsafeCheckpointError
 from mmseg_ext.models.segmentors.uformer import UFormer
 from tests.helpers import UFORMER_DEMO_CONFIG, crafted_checkpoint
 

@@ -10,7 +10,7 @@ import yaml
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.utils.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
 from tests.test_configs.zoo import (ALGORITHMS, ALIASES, CONFIG_ROOT,
                                     CPU_RECIPE_DATA_ROOT, CPU_RECIPE_GPUS,

@@ -1,4 +1,4 @@
-"""Export -> onnxruntime parity on tiny trained checkpoints (issue 14).
+"""Export -> onnxruntime parity on tiny trained checkpoints.
 
 For each family of the zoo (U-Net, DeepLabV3+, SegFormer + SegformerConvHead,
 UFormer), a model trained 2 iterations on the generated data is exported

@@ -11,7 +11,7 @@ from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.utils.scope import adopt_mmseg_scope
 from mmseg_ext.evaluation.uformer_weight_search import (
     WeightSearchResult, accumulate_confusions, confusion_matrix,
     confusion_metrics, format_table, simplex_grid, weight_candidates)

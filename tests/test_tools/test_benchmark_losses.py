@@ -1,7 +1,8 @@
 """tools/analysis_tools/benchmark_losses.py on a tiny shape."""
 import pytest
 
-from mmseg_ext.utils.benchmark_losses import main, make_inputs
+from mmseg_ext.analysis.benchmark_losses import make_inputs
+from mmseg_ext.cli.benchmark_losses import main
 from tests.helpers import run_tool
 
 ROWS = [

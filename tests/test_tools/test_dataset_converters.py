@@ -4,8 +4,9 @@ import runpy
 
 import pytest
 
-from mmseg_ext.datasets.converters import (cityscapes, pascal_person_part,
-                                           semantic_drone)
+from mmseg_ext.cli import convert_cityscapes as cityscapes
+from mmseg_ext.cli import convert_pascal_person_part as pascal_person_part
+from mmseg_ext.cli import convert_semantic_drone as semantic_drone
 from tests.helpers import REPO, run_tool
 from tests.test_datasets.fake_releases import make_drone_release
 

@@ -15,7 +15,7 @@ from mmseg.evaluation import IoUMetric
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmseg_ext.cli.tune_uformer_weights import main
-from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.utils.scope import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
 from tests.helpers import DEMO_CONFIG, UFORMER_DEMO_CONFIG, run_tool
 

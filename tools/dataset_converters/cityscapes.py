@@ -5,7 +5,7 @@
 
 Needs ``pip install cityscapesscripts``. See docs/datasets.md.
 """
-from mmseg_ext.datasets.converters.cityscapes import main
+from mmseg_ext.cli.convert_cityscapes import main
 
 if __name__ == '__main__':
     main()

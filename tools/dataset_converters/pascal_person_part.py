@@ -7,7 +7,7 @@ mmseg layout.
 
 See docs/datasets.md.
 """
-from mmseg_ext.datasets.converters.pascal_person_part import main
+from mmseg_ext.cli.convert_pascal_person_part import main
 
 if __name__ == '__main__':
     main()

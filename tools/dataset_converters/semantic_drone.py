@@ -7,7 +7,7 @@
 
 See docs/datasets.md.
 """
-from mmseg_ext.datasets.converters.semantic_drone import main
+from mmseg_ext.cli.convert_semantic_drone import main
 
 if __name__ == '__main__':
     main()

@@ -2,9 +2,8 @@
 # upper-arms, lower-legs, upper-legs; 255 ignored). Convert it with
 # tools/dataset_converters/pascal_person_part.py (see docs/datasets.md):
 #   data/pascal_person_part/{img_dir,ann_dir}/{train,val}
-# Augmentation of the Pascal-Part report (seeds/002_d09f721897dd7074.txt,
-# "Data Augmentation"): resize so that the short edge is 512, a random
-# 512x512 crop, a random horizontal flip with p=0.5.
+# Augmentation of the Pascal-Person-Part recipe: resize so that the short
+# edge is 512, a random 512x512 crop, a random horizontal flip with p=0.5.
 dataset_type = 'PascalPersonPartDataset'
 data_root = 'data/pascal_person_part'
 crop_size = (512, 512)
@@ -45,7 +44,7 @@ tta_pipeline = [
             ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
         ])
 ]
-# 4 GPUs x 1 image = 4 images per iteration, the report's batch of 4
+# 4 GPUs x 1 image = 4 images per iteration, the recipe's batch of 4
 train_dataloader = dict(
     batch_size=1,
     num_workers=4,

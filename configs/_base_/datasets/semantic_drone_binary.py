@@ -2,21 +2,20 @@
 # obstacle (1); unlabeled/conflicting pixels are 255 (ignored). Convert it
 # with tools/dataset_converters/semantic_drone.py (see docs/datasets.md):
 #   data/semantic_drone/binary/{img_dir,ann_dir}/{train,val,test}
-# Split of the drone report (seeds/000_46c25e7023dc5ef2.txt): 50 fixed test
-# images, the other 350 split 80/20 into train (280) and val (70).
+# Split of the drone recipe: 50 fixed test images, the other 350 split
+# 80/20 into train (280) and val (70).
 #
-# Training augmentation of the report and its slides
-# (seeds/001_ca50463a3cacf843.txt, "Protocol": random horizontal and
-# vertical flips p=0.5, random rotation uniform in [-30, 30] degrees, centred
-# crop, nearest resize; the report adds a zoom after the rotation against
-# black bands): the image resized (masks by nearest neighbour), a random
-# rotation in [-30, 30] degrees followed by the smallest zoom that leaves no
-# black corner (RandomRotateZoom; on half of the samples: the reports give
-# no rate), horizontal and vertical flips with p=0.5 each, then a crop. The
-# crop is mmseg's RandomCrop, a random 512x512 window, rather than a fixed
-# centred one (our choice: more variety from 280 photos; mmcv's CenterCrop
-# gives the slides' version).
-# The reports give no image size: images are resized to fit 1536x1024 (the
+# Training augmentation of the recipe (random horizontal and vertical flips
+# p=0.5, random rotation uniform in [-30, 30] degrees followed by a zoom
+# against black bands, centred crop, nearest resize): the image resized
+# (masks by nearest neighbour), a random rotation in [-30, 30] degrees
+# followed by the smallest zoom that leaves no black corner
+# (RandomRotateZoom; on half of the samples: the recipe gives no rate),
+# horizontal and vertical flips with p=0.5 each, then a crop. The crop is
+# mmseg's RandomCrop, a random 512x512 window, rather than a fixed centred
+# one (our choice: more variety from 280 photos; mmcv's CenterCrop gives
+# the centred version).
+# The recipe gives no image size: images are resized to fit 1536x1024 (the
 # 6000x4000 originals scaled by 0.256) and trained on 512x512 crops.
 # Converting with --size 1536 1024 makes that Resize a no-op and spares
 # decoding the 24-megapixel JPEGs at every iteration.
@@ -66,7 +65,7 @@ tta_pipeline = [
             ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
         ])
 ]
-# 4 GPUs x 4 images = 16 images per iteration, the report's batch of 16
+# 4 GPUs x 4 images = 16 images per iteration, the recipe's batch of 16
 train_dataloader = dict(
     batch_size=4,
     num_workers=4,
@@ -90,13 +89,13 @@ val_dataloader = dict(
         flavour=flavour,
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
-# the report's 50 fixed test images
+# the split's 50 fixed test images
 test_dataloader = dict(
     val_dataloader,
     dataset=dict(
         val_dataloader['dataset'],
         data_prefix=dict(
             img_path='img_dir/test', seg_map_path='ann_dir/test')))
-# aAcc, mIoU, mAcc (the reports' "mPA"), with the per-class table
+# aAcc, mIoU, mAcc (also known as "mPA"), with the per-class table
 val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

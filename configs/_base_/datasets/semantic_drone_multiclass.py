@@ -8,8 +8,8 @@
 _base_ = './semantic_drone_binary.py'
 data_root = 'data/semantic_drone/multiclass'
 flavour = 'multiclass'
-# 4 GPUs x 8 images = 32 images per iteration, the batch of the 5-class
-# slides (seeds/001_ca50463a3cacf843.txt: "Batch size : 32")
+# 4 GPUs x 8 images = 32 images per iteration, the 5-class recipe's batch
+# of 32
 train_dataloader = dict(
     batch_size=8, dataset=dict(data_root=data_root, flavour=flavour))
 val_dataloader = dict(dataset=dict(data_root=data_root, flavour=flavour))

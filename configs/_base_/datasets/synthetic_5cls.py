@@ -1,5 +1,5 @@
-# The generated drone-like dataset, 5-class flavour (DESIGN.md's drone
-# 5-class map):
+# The generated drone-like dataset, 5-class flavour (the Semantic Drone
+# Dataset's 5-class map, mmseg_ext/datasets/semantic_drone_classes.py):
 #   python tools/misc/make_synthetic_dataset.py data/synthetic_5cls \
 #       --flavour multiclass
 # Same images as the binary flavour of the same seed, other label maps.

@@ -1,7 +1,7 @@
 # The generated drone-like dataset, binary flavour (background, obstacle), of
 # the demo and the tests:
 #   python tools/misc/make_synthetic_dataset.py data/synthetic
-# (mmseg_ext/utils/synthetic_data.py). Images are generated at their final
+# (mmseg_ext/datasets/synthetic.py). Images are generated at their final
 # size (128x128 by default), so the pipelines do not resize; aerial views
 # have no up or down, so training flips both ways.
 dataset_type = 'BaseSegDataset'

@@ -1,9 +1,7 @@
-# Class-weighted cross-entropy for Cityscapes' 19 classes, the option of the
-# driving-scene report (seeds/004_4087e031587fd9b8.txt: "we assign different
-# weights to classes according to their frequency in the dataset"; the report
-# does not list its weights). The weights are the ones mmseg ships for
-# Cityscapes, in mmseg::_base_/models/cgnet.py (CGNet, Wu et al. 2020),
-# rarer classes weigh more (road 2.60 ... bicycle 10.06), in
+# Class-weighted cross-entropy for Cityscapes' 19 classes: each class is
+# weighted according to its frequency in the dataset. The weights are the
+# ones mmseg ships for Cityscapes, in mmseg::_base_/models/cgnet.py (CGNet,
+# Wu et al. 2020), rarer classes weigh more (road 2.60 ... bicycle 10.06), in
 # CityscapesDataset's class order.
 #   _base_ = [..., '../_base_/losses/cityscapes_weighted_ce.py']
 #   model = dict(decode_head=dict(loss_decode=_base_.loss_weighted_ce))

@@ -5,7 +5,7 @@
 # both classes; the head outputs one logit per pixel, sigmoid > threshold
 # is foreground (0.5: the same decision as an argmax over two classes;
 # change it with --cfg-options model.decode_head.threshold=0.4).
-# Why one channel: the drone report's Tversky loss weighs the foreground's
+# Why one channel: the drone recipe's Tversky loss weighs the foreground's
 # false positives (alpha) and false negatives (beta). With one channel
 # mmseg_ext's TverskyLoss scores exactly that class; with two softmax
 # channels it would also average in the background's index, near 1 where

@@ -1,7 +1,7 @@
 # SegFormer MiT-b0 (mmseg's model base) with mmseg_ext's SegformerConvHead,
-# the drone report's hand-made decoder (seeds/000_46c25e7023dc5ef2.txt,
-# "SegFormer": a convolution instead of the last MLP; ReLU, learnable
-# upsampling), at mmseg's SegformerHead width (256 channels).
+# a hand-made decoder for drone images (a convolution instead of the last
+# MLP; ReLU, learnable upsampling), at mmseg's SegformerHead width (256
+# channels).
 # The encoder starts from mmseg's ImageNet-1k MiT-b0 weights, referenced as
 # the upstream SegFormer configs do; train from scratch with
 #   --cfg-options model.backbone.init_cfg=None

@@ -1,7 +1,7 @@
 # UFormer (mmseg_ext): the weighted average of its members' logits, the
-# drone report's U-Net + SegFormer ensemble (seeds/000_46c25e7023dc5ef2.txt,
-# "UFormer"). Every config sets model.members, typically the sibling U-Net
-# and SegFormer configs of the same dataset:
+# U-Net + SegFormer ensemble for drone images. Every config sets
+# model.members, typically the sibling U-Net and SegFormer configs of the
+# same dataset:
 #   members=[dict(config=<path of the U-Net config>), dict(config=...)]
 # UFormer normalises and pads a batch once, with its own data_preprocessor
 # (mmseg's ImageNet mean/std, the same as every member's).

@@ -18,7 +18,6 @@ mmseg's ``convert_json_to_label`` (shipped in the mmseg package under
 ``.mim/tools/dataset_converters/cityscapes.py``), which needs
 ``cityscapesscripts``.
 """
-import argparse
 import importlib.util
 import json
 import os
@@ -26,13 +25,12 @@ import os.path as osp
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
-from .common import (ConversionError, add_common_args, cli_errors,
-                     format_counts, read_image, read_label, run_tasks,
-                     write_lines)
+from .common import (ConversionError, format_counts, read_image, read_label,
+                     run_tasks, write_lines)
 
 __all__ = [
     'SPLITS', 'mmseg_cityscapes_converter', 'pair_cityscapes',
-    'convert_cityscapes', 'parse_args', 'main'
+    'convert_cityscapes'
 ]
 
 SPLITS = ('train', 'val', 'test')
@@ -216,29 +214,3 @@ def convert_cityscapes(src: str,
         counts[split] = len(items)
     print(format_counts('Cityscapes', counts, osp.join(src, gt_dir)))
     return counts
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the converter's command line (mmseg's, plus --overwrite)."""
-    parser = argparse.ArgumentParser(
-        description='Check Cityscapes and convert its polygons to trainId '
-        'masks with mmseg\'s converter')
-    parser.add_argument('cityscapes_path', help='cityscapes data path')
-    parser.add_argument('--gt-dir', default='gtFine', type=str)
-    parser.add_argument(
-        '-o', '--out-dir', help='where the split lists go (default: the '
-        'cityscapes path)')
-    add_common_args(parser, 'write the trainId masks again where they exist')
-    return parser.parse_args(argv)
-
-
-@cli_errors
-def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
-    """Run the converter from the command line."""
-    args = parse_args(argv)
-    return convert_cityscapes(
-        args.cityscapes_path,
-        args.out_dir,
-        gt_dir=args.gt_dir,
-        nproc=args.nproc,
-        overwrite=args.overwrite)

@@ -11,10 +11,9 @@ final name, and inside :func:`staged_output`'s staging folder, published
 only once the whole conversion is written. :func:`run_tasks` runs the
 workers; an error or Ctrl-C stops every worker before the staging folder
 is removed. A problem raises :class:`ConversionError` naming the file and
-the fix; the command-line entry points turn it into an exit message (and a
-``SIGTERM`` into a clean exit).
+the fix; the command-line entry points (:mod:`mmseg_ext.cli.convert_common`)
+turn it into an exit message (and a ``SIGTERM`` into a clean exit).
 """
-import argparse
 import contextlib
 import multiprocessing
 import os
@@ -22,25 +21,23 @@ import os.path as osp
 import shutil
 import signal
 import sys
-import threading
-from typing import (Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, Sequence, Tuple)
+from typing import (Callable, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 import cv2
 import mmcv
 import numpy as np
-from mmengine.utils import ProgressBar, track_progress
+from mmengine.utils import track_iter_progress, track_progress
 from PIL import Image
 
-from mmseg_ext.engine.atomic_save import commit_part
+from mmseg_ext.utils.atomic_save import commit_part
 
 __all__ = [
     'ConversionError', 'STAGING_DIR', 'TRAINING_DECODE', 'staged_output',
     'read_image', 'read_label', 'read_mask', 'max_color_tolerance',
     'check_color_tolerance', 'snap_to_palette', 'check_same_size',
     'check_label_values', 'write_image', 'copy_file', 'link_or_copy',
-    'write_lines', 'pair_files', 'run_tasks', 'format_counts', 'cli_errors',
-    'add_common_args'
+    'write_lines', 'pair_files', 'run_tasks', 'format_counts'
 ]
 
 
@@ -496,8 +493,8 @@ def _init_worker() -> None:
     ignore it and the main process stops them (a worker dying of it would
     be replaced by the pool, and the new one would write on). SIGTERM gets
     its default action back (a forked worker inherits the handler of
-    :func:`cli_errors`): it kills the worker at once, which is how
-    ``Pool.terminate`` stops it.
+    :func:`mmseg_ext.cli.convert_common.cli_errors`): it kills the worker
+    at once, which is how ``Pool.terminate`` stops it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -508,9 +505,10 @@ def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1) -> list:
 
     With ``nproc > 1`` the tasks run in a process pool. If a task raises,
     or the main process is interrupted (Ctrl-C, or SIGTERM under
-    :func:`cli_errors`), every worker is stopped and waited for before the
-    error propagates: nothing writes into the output after it (so
-    :func:`staged_output` removes its staging folder completely).
+    :func:`mmseg_ext.cli.convert_common.cli_errors`), every worker is
+    stopped and waited for before the error propagates: nothing writes into
+    the output after it (so :func:`staged_output` removes its staging folder
+    completely).
 
     Args:
         func (Callable): A module-level function (picklable for ``nproc``
@@ -529,12 +527,9 @@ def run_tasks(func: Callable, tasks: Sequence, nproc: int = 1) -> list:
     pool = multiprocessing.Pool(
         min(nproc, len(tasks)), initializer=_init_worker)
     try:
-        progress = ProgressBar(len(tasks), file=sys.stdout)
-        results = []
-        for result in pool.imap(func, tasks):
-            results.append(result)
-            progress.update()
-        progress.file.write('\n')
+        results = list(
+            track_iter_progress((pool.imap(func, tasks), len(tasks)),
+                                file=sys.stdout))
         pool.close()
     except BaseException:
         pool.terminate()  # SIGTERM to every worker
@@ -549,43 +544,3 @@ def format_counts(title: str, counts: Mapping[str, int],
     """One line: ``title: train 280, val 70, test 50 -> where``."""
     parts = ', '.join(f'{split} {n}' for split, n in counts.items())
     return f'{title}: {parts} (total {sum(counts.values())}) -> {where}'
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    """SIGTERM handler: exit through the clean-up code (status 143)."""
-    raise SystemExit(128 + signum)
-
-
-def cli_errors(main: Callable[[], Dict]) -> Callable[[], Dict]:
-    """Turn a :class:`ConversionError` into an exit message (status 1).
-
-    While ``main`` runs, SIGTERM (``kill PID``) raises ``SystemExit(143)``
-    instead of ending the process on the spot, so the staging folder and
-    the workers are cleaned up as after Ctrl-C.
-    """
-    def wrapped(*args, **kwargs):
-        # signal handlers can only be set in the main thread
-        main_thread = threading.current_thread() is threading.main_thread()
-        if main_thread:
-            previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        try:
-            return main(*args, **kwargs)
-        except ConversionError as e:
-            raise SystemExit(f'error: {e}') from e
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
-
-    wrapped.__doc__ = main.__doc__
-    wrapped.__name__ = main.__name__
-    return wrapped
-
-
-
-def add_common_args(parser: argparse.ArgumentParser,
-                    overwrite_help: str) -> None:
-    """Add ``--nproc`` and ``--overwrite``, which every converter takes."""
-    parser.add_argument(
-        '--nproc', type=int, default=1, help='worker processes (default 1)')
-    parser.add_argument(
-        '--overwrite', action='store_true', help=overwrite_help)

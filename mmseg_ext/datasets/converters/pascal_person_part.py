@@ -36,22 +36,20 @@ files), found in ``SRC/JPEGImages`` or given with ``--voc-images``. Writes::
     OUT/ann_dir/{train,val}/NAME.png   8-bit ids 0..6, 255 = ignored
     OUT/splits/{train,val}.txt
 """
-import argparse
 import os
 import os.path as osp
 from typing import Dict, List, Optional
 
 from ..pascal_person_part_dataset import PascalPersonPartDataset
-from .common import (ConversionError, add_common_args, check_color_tolerance,
-                     check_label_values, check_same_size, cli_errors,
-                     copy_file, format_counts, max_color_tolerance, read_image,
-                     read_mask, run_tasks, snap_to_palette, staged_output,
-                     write_image, write_lines)
+from .common import (ConversionError, check_color_tolerance,
+                     check_label_values, check_same_size, copy_file,
+                     format_counts, max_color_tolerance, read_image, read_mask,
+                     run_tasks, snap_to_palette, staged_output, write_image,
+                     write_lines)
 
 __all__ = [
     'SPLITS', 'COLOR_TOLERANCE', 'find_person_part_release',
-    'find_split_lists', 'read_split_list', 'convert_pascal_person_part',
-    'parse_args', 'main'
+    'find_split_lists', 'read_split_list', 'convert_pascal_person_part'
 ]
 
 SPLITS = ('train', 'val')
@@ -302,51 +300,3 @@ def convert_pascal_person_part(src: str,
               f'{color_tolerance:g}')
     print(format_counts('Pascal-Person-Part', counts, out_dir))
     return counts
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the converter's command line."""
-    parser = argparse.ArgumentParser(
-        description='Convert Pascal-Person-Part (pascal_person_part_gt/ id '
-        'PNGs, or SegmentationPart/ colour PNGs, + VOC JPEGImages) to the '
-        'mmseg layout')
-    parser.add_argument(
-        'src',
-        help='the unpacked pascal_person_part folder (or its parent), '
-        'or a folder holding JPEGImages/ and SegmentationPart/')
-    parser.add_argument('out', help='output folder')
-    parser.add_argument(
-        '--voc-images',
-        metavar='DIR',
-        help='PASCAL VOC 2010 JPEGImages folder or VOCdevkit root '
-        '(default: SRC/JPEGImages)')
-    parser.add_argument(
-        '--lists',
-        metavar='DIR',
-        help='folder holding the split lists train.txt and val.txt (or '
-        'train_id.txt and val_id.txt), one NAME per line (default: '
-        f'SRC/{LIST_DIR}/ or SRC/list/)')
-    parser.add_argument(
-        '--color-tolerance',
-        type=float,
-        default=COLOR_TOLERANCE,
-        metavar='D',
-        help='colour masks: largest Euclidean RGB distance from a VOC colour '
-        f'of ids 0..6 that still counts as it (default {COLOR_TOLERANCE:g}, '
-        f'must be below {max_color_tolerance(PALETTE):g})')
-    add_common_args(parser, 'replace an earlier conversion in OUT')
-    return parser.parse_args(argv)
-
-
-@cli_errors
-def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
-    """Run the converter from the command line."""
-    args = parse_args(argv)
-    return convert_pascal_person_part(
-        args.src,
-        args.out,
-        voc_images=args.voc_images,
-        lists=args.lists,
-        color_tolerance=args.color_tolerance,
-        nproc=args.nproc,
-        overwrite=args.overwrite)

@@ -14,13 +14,12 @@ per flavour (``binary``, ``multiclass``)::
     OUT/FLAVOUR/splits/{train,val,test}.txt        the names of each split
     OUT/FLAVOUR/id_map.json                        the map and the options
 
-The split follows the drone report (``shared/seeds/000``): a fixed test set
-of ``test_count`` images, evenly spaced over the sorted names (no seed, so
-it is the same whatever ``--seed``), and the rest shuffled with ``--seed``
-and cut ``1 - val_ratio`` / ``val_ratio`` into train / val. Tiling comes
-after the split: all tiles of one photo stay in its split.
+The split: a fixed test set of ``test_count`` images (by default 50 of the
+release's 400), evenly spaced over the sorted names (no seed, so it is the
+same whatever ``--seed``), and the rest shuffled with ``--seed`` and cut
+``1 - val_ratio`` / ``val_ratio`` into train / val. Tiling comes after the
+split: all tiles of one photo stay in its split.
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -34,14 +33,14 @@ from ..semantic_drone_classes import (DRONE_FLAVOURS, DRONE_IGNORE_INDEX,
                                       DRONE_SOURCE_CLASSES, drone_id_map,
                                       resolve_drone_class_map)
 from ..semantic_drone_dataset import DRONE_ID_MAP_FILE
-from .common import (ConversionError, add_common_args, check_label_values,
-                     check_same_size, cli_errors, copy_file, format_counts,
-                     link_or_copy, pair_files, read_image, read_label,
-                     run_tasks, staged_output, write_image, write_lines)
+from .common import (ConversionError, check_label_values, check_same_size,
+                     copy_file, format_counts, link_or_copy, pair_files,
+                     read_image, read_label, run_tasks, staged_output,
+                     write_image, write_lines)
 
 __all__ = [
     'SPLITS', 'find_drone_release', 'split_drone_names', 'tile_origins',
-    'load_id_map_overrides', 'convert_semantic_drone', 'parse_args', 'main'
+    'load_id_map_overrides', 'convert_semantic_drone'
 ]
 
 SPLITS = ('train', 'val', 'test')
@@ -77,7 +76,7 @@ def split_drone_names(names: Sequence[str],
                       test_count: int = 50,
                       val_ratio: float = 0.2,
                       seed: int = 0) -> Dict[str, List[str]]:
-    """The report's split: a fixed test set, the rest shuffled train/val.
+    """Split the names: a fixed test set, the rest shuffled train/val.
 
     Args:
         names (Sequence[str]): Every image name.
@@ -339,58 +338,3 @@ def convert_semantic_drone(src: str,
             format_counts(f'Semantic Drone {f}', counts,
                           osp.join(out_dir, f)))
     return counts
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the converter's command line."""
-    parser = argparse.ArgumentParser(
-        description='Convert the Semantic Drone Dataset (original_images/ + '
-        'label_images_semantic/) to the mmseg layout, binary and/or 5-class')
-    parser.add_argument('src', help='the unpacked release')
-    parser.add_argument(
-        'out', help='output root (each flavour goes to OUT/FLAVOUR)')
-    parser.add_argument(
-        '--flavour', choices=['binary', 'multiclass', 'both'], default='both')
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        '--size', type=int, nargs=2, metavar=('W', 'H'),
-        help='resize every photo to W x H (area for images, nearest for '
-        'masks)')
-    group.add_argument(
-        '--scale', type=float, help='resize every photo by this factor')
-    parser.add_argument(
-        '--tile', type=int, metavar='T',
-        help='cut every (resized) photo into T x T tiles')
-    parser.add_argument('--test-count', type=int, default=50)
-    parser.add_argument('--val-ratio', type=float, default=0.2)
-    parser.add_argument(
-        '--seed', type=int, default=0, help='seed of the train/val shuffle')
-    parser.add_argument(
-        '--id-map', metavar='FILE',
-        help='JSON or .py file overriding entries of the id map')
-    add_common_args(parser, 'replace an earlier conversion in OUT')
-    return parser.parse_args(argv)
-
-
-@cli_errors
-def main(argv: Optional[List[str]] = None) -> Dict[str, int]:
-    """Run the converter from the command line."""
-    args = parse_args(argv)
-    flavours = list(DRONE_FLAVOURS) if args.flavour == 'both' else [
-        args.flavour
-    ]
-    overrides = load_id_map_overrides(args.id_map,
-                                      flavours) if args.id_map else None
-    return convert_semantic_drone(
-        args.src,
-        args.out,
-        flavour=args.flavour,
-        size=args.size,
-        scale=args.scale,
-        tile=args.tile,
-        test_count=args.test_count,
-        val_ratio=args.val_ratio,
-        seed=args.seed,
-        id_map_overrides=overrides,
-        nproc=args.nproc,
-        overwrite=args.overwrite)

@@ -46,7 +46,8 @@ def corner_free_zoom(width: int, height: int, angle: float) -> float:
 class RandomRotateZoom(RandomRotate):
     """Rotate by a random angle, then zoom just enough to hide the corners.
 
-    The drone report's augmentation (``shared/seeds/000``): a rotation drawn
+    The rotation augmentation of the Semantic Drone Dataset recipe
+    (``configs/_base_/datasets/semantic_drone_binary.py``): a rotation drawn
     uniformly in ``[-max_angle, max_angle]`` degrees, followed by a zoom
     that removes the black corners. The zoom here is computed, not guessed:
     :func:`corner_free_zoom` is the smallest one that leaves no padding

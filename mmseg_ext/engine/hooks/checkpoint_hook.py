@@ -24,7 +24,7 @@ from typing import Any, Iterator, List
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 
-from mmseg_ext.engine.atomic_save import atomic_write_text
+from mmseg_ext.utils.atomic_save import atomic_write_text
 from mmseg_ext.registry import HOOKS
 
 __all__ = ['CheckpointHook']

@@ -3,7 +3,7 @@
 It differs from mmengine's ``Runner`` in eight places only:
 
 * :meth:`from_cfg` builds the parts a config inherits from ``mmseg::`` bases
-  in the mmseg_ext scope (:func:`mmseg_ext.engine.scope.adopt_mmseg_scope`),
+  in the mmseg_ext scope (:func:`mmseg_ext.utils.scope.adopt_mmseg_scope`),
   so that mmseg_ext's classes resolve inside them;
 * :meth:`setup_env` initialises ``torch.distributed`` through
   :func:`mmseg_ext.engine.dist_utils.init_dist_auto` (gloo without CUDA,
@@ -30,7 +30,6 @@ It differs from mmengine's ``Runner`` in eight places only:
   ``device: cpu, backend: gloo, world size: 2 (launcher pytorch)``
   (mmengine's environment block calls the world size "GPU number").
 """
-import copy
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
@@ -51,11 +50,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from mmseg_ext.datasets.transforms import bind_label_checks
-from mmseg_ext.engine.atomic_save import commit_part
-from mmseg_ext.engine.checkpoint_fit import (CheckpointMismatchError,
+from mmseg_ext.utils.atomic_save import commit_part
+from mmseg_ext.utils.checkpoint_fit import (CheckpointMismatchError,
                                              check_checkpoint_fits)
 from mmseg_ext.engine.dist_utils import check_backend_name, init_dist_auto
-from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.engine.grad_strides import align_grad_strides
+from mmseg_ext.utils.builder import load_config
 from mmseg_ext.registry import MODEL_WRAPPERS, RUNNERS
 
 __all__ = ['DeviceAwareRunner', 'device_summary']
@@ -103,9 +103,7 @@ class DeviceAwareRunner(Runner):
         Returns:
             DeviceAwareRunner: The runner.
         """
-        cfg = copy.deepcopy(cfg)
-        adopt_mmseg_scope(cfg)
-        return super().from_cfg(cfg)
+        return super().from_cfg(load_config(cfg))
 
     @staticmethod
     def build_dataloader(dataloader: Union[DataLoader, Dict],
@@ -164,6 +162,9 @@ class DeviceAwareRunner(Runner):
         Returns:
             nn.Module: The (possibly) wrapped model.
         """
+        if self.distributed and not is_model_wrapper(model):
+            # no 'Grad strides do not match bucket view strides' (MiT)
+            align_grad_strides(model)
         if (not self.distributed or is_model_wrapper(model)
                 or torch.cuda.is_available()):
             return super().wrap_model(model_wrapper_cfg, model)

@@ -19,7 +19,7 @@ class PerClassIoUMetric(IoUMetric):
     (``aAcc``, ``mIoU``, ``mAcc`` ... in percent, plus the printed per-class
     table). In addition :attr:`last_report` holds the per-class values of the
     last evaluation so that ``tools/test.py`` can write them as JSON.
-    (The seed reports call mAcc "mPA", mean pixel accuracy.)
+    (mAcc is also known as "mPA", mean pixel accuracy.)
 
     Args:
         **kwargs: Same as :class:`mmseg.evaluation.metrics.IoUMetric`.

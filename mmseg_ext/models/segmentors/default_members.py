@@ -3,9 +3,9 @@ import os.path as osp
 from typing import List
 
 import mmseg
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 
-from mmseg_ext.engine.scope import adopt_mmseg_scope
+from mmseg_ext.utils.builder import load_config
 
 MMSEG_PREFIX = 'mmseg::'
 UNET_BASE = MMSEG_PREFIX + '_base_/models/fcn_unet_s5-d16.py'
@@ -37,12 +37,10 @@ def load_model_cfg(path: str) -> ConfigDict:
     """The ``model`` of a config file (``mmseg::`` paths allowed).
 
     A config in the mmseg_ext scope gets its ``mmseg::`` parts re-homed
-    (:func:`mmseg_ext.engine.adopt_mmseg_scope`), as the runner does, so
+    (:func:`mmseg_ext.utils.load_config`), as the runner does, so
     mmseg_ext components inside them resolve.
     """
-    cfg = Config.fromfile(resolve_config_path(path))
-    adopt_mmseg_scope(cfg)
-    return cfg.model
+    return load_config(resolve_config_path(path)).model
 
 
 def default_uformer_members() -> List[ConfigDict]:

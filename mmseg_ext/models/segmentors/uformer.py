@@ -3,7 +3,6 @@ import copy
 import logging
 import math
 import numbers
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -26,6 +25,7 @@ from mmseg.utils import (OptConfigType, OptMultiConfig, OptSampleList,
 from torch import Tensor
 
 from mmseg_ext.registry import MODELS
+from mmseg_ext.utils.builder import check_checkpoint
 from .default_members import default_uformer_members, load_model_cfg
 
 FUSE_MODES = ('logits', 'probs')
@@ -110,6 +110,29 @@ def _check_member_preprocessor(own: dict, member: dict, label: str) -> None:
             'data_preprocessor for every member anyway.')
 
 
+def _merged(base: dict, overrides: dict) -> ConfigDict:
+    """``overrides`` merged into ``base`` by mmengine's config merge rules.
+
+    The rules of a config's ``_base_`` inheritance (and ``--cfg-options``):
+    a dict merges key by key into a dict, ``_delete_=True`` in a dict
+    replaces the base's dict instead (at the top level: the whole model),
+    anything else replaces the value; a dict over a non-dict value raises
+    mmengine's ``TypeError``. Done through the public
+    :meth:`mmengine.config.Config.merge_from_dict` on a one-key config, with
+    list keys off (``'0'`` is a dict key, not a list index).
+
+    Args:
+        base (dict): A model config; not modified.
+        overrides (dict): The keys to set or merge.
+
+    Returns:
+        ConfigDict: The merged model config.
+    """
+    cfg = Config(dict(model=base))
+    cfg.merge_from_dict(dict(model=overrides), allow_list_keys=False)
+    return cfg.model
+
+
 def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
     """A member's model config.
 
@@ -128,7 +151,7 @@ def _member_model_cfg(member: MemberCfg, index: int) -> ConfigDict:
             raise FileNotFoundError(
                 f'UFormer member {index}: {err} (give a model dict, a '
                 'config path or dict(config=PATH, ...))') from None
-        member = Config._merge_a_into_b(overrides, member)
+        member = _merged(member, overrides)
     if not isinstance(member, dict) or 'type' not in member:
         raise TypeError(f'UFormer member {index} must be a segmentor config '
                         f'dict with a "type" (or a config path), got '
@@ -147,6 +170,30 @@ def _final_head(member: nn.Module) -> nn.Module:
     return _decode_heads(member)[-1]
 
 
+def _auxiliary_losses(member: EncoderDecoder, feats: List[Tensor],
+                      data_samples: SampleList) -> Dict[str, Tensor]:
+    """A member's auxiliary-head losses, as its own ``loss`` computes them.
+
+    Calls mmseg's private ``EncoderDecoder._auxiliary_head_forward_train``
+    (mmseg 1.x), the method ``EncoderDecoder.loss`` itself uses: each
+    auxiliary head's ``loss(feats, data_samples, member.train_cfg)``,
+    prefixed ``aux`` (``aux_{i}`` for a list of heads). mmseg has no public
+    method for the auxiliary losses alone, and UFormer cannot call the
+    member's ``loss``: it needs the decode head's logits too, to fuse them.
+    Calling the member's own method keeps the keys, the ``train_cfg`` and
+    any subclass override exactly as when the member trains alone.
+
+    Args:
+        member (EncoderDecoder): A member with ``with_auxiliary_head``.
+        feats (list[Tensor]): Its ``extract_feat`` output.
+        data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+
+    Returns:
+        dict[str, Tensor]: Loss components, e.g. ``aux.loss_ce``.
+    """
+    return member._auxiliary_head_forward_train(feats, data_samples)
+
+
 def _weighted_sum(maps: Sequence[Tensor], weights: Tensor) -> Tensor:
     """``sum_i weights[i] * maps[i]``, summed in member order."""
     total = weights[0] * maps[0]
@@ -159,8 +206,9 @@ def _weighted_sum(maps: Sequence[Tensor], weights: Tensor) -> Tensor:
 class UFormer(BaseSegmentor):
     """The weighted average of the logits of N >= 2 segmentors.
 
-    The "UFormer" of the drone-segmentation seed report: a U-Net, strong
-    on local detail, and a SegFormer, strong on global context, averaged.
+    Built for drone-image segmentation as "UFormer": a U-Net (Ronneberger
+    et al., 2015), strong on local detail, and a SegFormer (Xie et al.,
+    2021), strong on global context, averaged.
     UFormer owns the one ``data_preprocessor``; members are built without
     theirs, so a batch is normalised and padded once and every member sees
     the same tensor. A member whose config has a ``data_preprocessor`` that
@@ -322,7 +370,7 @@ class UFormer(BaseSegmentor):
             if frozen:
                 member.requires_grad_(False)
 
-        init = self._initial_weights(weights, n)
+        init = self.normalize_weights(weights, n)
         self.learn_weights = learn_weights
         if learn_weights:
             # a zero weight would be a -inf logit: optimisers turn it to nan
@@ -454,8 +502,31 @@ class UFormer(BaseSegmentor):
                     f'({sorted(thresholds)}); pass threshold= to UFormer')
 
     @staticmethod
-    def _initial_weights(weights: Optional[Sequence[float]],
-                         n: int) -> Tensor:
+    def normalize_weights(weights: Optional[Sequence[float]],
+                          num_members: int) -> Tensor:
+        """Validate member weights and normalise them to sum 1.
+
+        The ``weights`` argument of UFormer goes through this; so does every
+        candidate of the weight search
+        (:mod:`mmseg_ext.evaluation.uformer_weight_search`), so a candidate
+        is fused exactly as a UFormer configured with it.
+
+        Args:
+            weights (Sequence[float], optional): One finite, non-negative
+                weight per member, not all zero (a list or tuple of real
+                numbers, bools refused). None means equal weights.
+            num_members (int): The number of members ``M``.
+
+        Returns:
+            Tensor: float32 weights of shape ``(M, )``, summing to 1:
+            ``weights / sum(weights)``, or ``1 / M`` each for None.
+
+        Raises:
+            ValueError: ``weights`` is not a list/tuple of numbers, has not
+                ``M`` entries, or has a negative or non-finite entry or a
+                sum of 0.
+        """
+        n = num_members
         if weights is None:
             return torch.full((n, ), 1.0 / n)
         if not isinstance(weights, (list, tuple)) or not all(
@@ -494,10 +565,9 @@ class UFormer(BaseSegmentor):
                 zip(self.members, self.member_checkpoints)):
             if ckpt is None:
                 continue
-            if '://' not in ckpt and not osp.isfile(ckpt):
-                raise FileNotFoundError(
-                    f'UFormer member_checkpoints[{i}]: {ckpt!r} does not '
-                    'exist; give a checkpoint of that member or None.')
+            check_checkpoint(
+                ckpt, f'UFormer member_checkpoints[{i}]: give a checkpoint '
+                'of that member or None.')
             try:
                 load_checkpoint(
                     member, ckpt, map_location='cpu', strict=True,
@@ -646,8 +716,7 @@ class UFormer(BaseSegmentor):
                             f'decode_{j}' if cascade else 'decode'))
                 if member.with_auxiliary_head:
                     member_losses.update(
-                        member._auxiliary_head_forward_train(
-                            feats, data_samples))
+                        _auxiliary_losses(member, feats, data_samples))
                 losses.update(add_prefix(member_losses, f'm{i}'))
             if need_logits:
                 logits.append(self._resized(seg_logits, inputs.shape[2:]))

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mmseg_ext.cli.convert_cityscapes import main
 from mmseg_ext.datasets.converters import ConversionError
 from mmseg_ext.datasets.converters import cityscapes as converter
 from tests.test_datasets.fake_releases import make_cityscapes_release
@@ -64,7 +65,7 @@ def cityscapesscripts(monkeypatch):
 def test_converts_with_mmseg_converter(cityscapesscripts, tmp_path, capsys):
     src = str(tmp_path / 'cityscapes')
     written = make_cityscapes_release(src, per_split=2)
-    counts = converter.main([src])
+    counts = main([src])
     assert counts == dict(train=2, val=2, test=2)
     assert 'train 2, val 2, test 2 (total 6)' in capsys.readouterr().out
     with open(osp.join(src, 'train.txt')) as f:
@@ -81,9 +82,9 @@ def test_converts_with_mmseg_converter(cityscapesscripts, tmp_path, capsys):
         assert (label[:, 13:] == 13).all()  # 'cargroup' counts as car
     # a second run refuses to overwrite unless asked
     with pytest.raises(SystemExit, match='--overwrite'):
-        converter.main([src])
+        main([src])
     out = str(tmp_path / 'lists')
-    assert converter.main([src, '-o', out, '--overwrite'])['val'] == 2
+    assert main([src, '-o', out, '--overwrite'])['val'] == 2
     assert osp.isfile(osp.join(out, 'val.txt'))
 
 
@@ -93,7 +94,7 @@ def test_missing_cityscapesscripts_names_install(monkeypatch, tmp_path):
     src = str(tmp_path / 'cityscapes')
     make_cityscapes_release(src, per_split=1)
     with pytest.raises(SystemExit, match='pip install cityscapesscripts'):
-        converter.main([src])
+        main([src])
 
 
 @pytest.fixture

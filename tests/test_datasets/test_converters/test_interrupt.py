@@ -18,6 +18,7 @@ _SLOW_CONVERTER = '''
 import sys
 import time
 
+from mmseg_ext.cli.convert_semantic_drone import main
 from mmseg_ext.datasets.converters import semantic_drone
 
 _copy_file = semantic_drone.copy_file
@@ -29,7 +30,7 @@ def _slow_copy_file(src, dst):
 
 
 semantic_drone.copy_file = _slow_copy_file
-semantic_drone.main(sys.argv[1:])
+main(sys.argv[1:])
 '''
 
 
@@ -59,7 +60,7 @@ def test_interrupted_conversion_leaves_nothing_behind(tmp_path, how, first):
     args = [src, out, '--flavour', 'binary', '--test-count', '2']
     before = None
     if not first:  # an earlier conversion must survive a stopped rerun
-        from mmseg_ext.datasets.converters.semantic_drone import main
+        from mmseg_ext.cli.convert_semantic_drone import main
         main(args)
         before = _tree(out)
         args.append('--overwrite')

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_ext.cli.convert_pascal_person_part import main
 from mmseg_ext.datasets.converters import ConversionError
 from mmseg_ext.datasets.converters.pascal_person_part import (
-    convert_pascal_person_part, main, read_split_list)
+    convert_pascal_person_part, read_split_list)
 from tests.test_datasets.fake_releases import make_person_part_release
 
 

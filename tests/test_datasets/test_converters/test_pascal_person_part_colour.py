@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_ext.cli.convert_pascal_person_part import main
 from mmseg_ext.datasets import PascalPersonPartDataset
 from mmseg_ext.datasets.converters import ConversionError
 from mmseg_ext.datasets.converters.pascal_person_part import (
-    COLOR_TOLERANCE, convert_pascal_person_part, main)
+    COLOR_TOLERANCE, convert_pascal_person_part)
 from tests.helpers import REPO
 
 PALETTE = np.array(PascalPersonPartDataset.METAINFO['palette'])

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_ext.cli.convert_semantic_drone import main
 from mmseg_ext.datasets import drone_id_map
 from mmseg_ext.datasets.converters import ConversionError
 from mmseg_ext.datasets.converters.semantic_drone import (
-    convert_semantic_drone, load_id_map_overrides, main, split_drone_names,
+    convert_semantic_drone, load_id_map_overrides, split_drone_names,
     tile_origins)
 from tests.test_datasets.fake_releases import DRONE_SUBDIR, make_drone_release
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_ext.datasets.converters.semantic_drone import (main,
-                                                          split_drone_names)
+from mmseg_ext.cli.convert_semantic_drone import main
+from mmseg_ext.datasets.converters.semantic_drone import split_drone_names
 from mmseg_ext.datasets.semantic_drone_classes import drone_id_map
 from tests.helpers import REPO
 
@@ -178,7 +178,7 @@ def test_split_of_all_400_real_names(real_names):
 def test_real_photo_cut_at_70_percent_is_refused(real_names, tmp_path):
     """A real photo cut at 70 % of its bytes: cv2.imread still decodes it
     (its lower rows grey), the training decoder does not, and the converter
-    refuses it by name (issue 11, item 13; was: converted)."""
+    refuses it by name (rather than converting it)."""
     name = real_names[0]
     src = tmp_path / 'release'
     (src / IMAGE_DIR).mkdir(parents=True)

@@ -11,7 +11,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import find_latest_checkpoint
 
-import mmseg_ext.engine.atomic_save as atomic_save
+import mmseg_ext.utils.atomic_save as atomic_save
 from mmseg_ext.engine.hooks import CheckpointHook
 from mmseg_ext.registry import HOOKS
 

@@ -289,6 +289,41 @@ def test_member_given_as_config_path_with_overrides(tmp_path):
     assert model.members[0].backbone.base_channels == 8
 
 
+def test_member_config_overrides_follow_mmengine_merge_rules(tmp_path):
+    path = tmp_path / 'member.py'
+    path.write_text(f'model = {unet_member()!r}\n')
+    base = unet_member()
+    model = build(members=[
+        dict(config=str(path),
+             auxiliary_head=dict(_delete_=True, **base['decode_head'])),
+        segformer_member()
+    ])
+    # replaced, not merged: the file's aux loss (weight 0.4) is gone
+    aux = model.members[0].auxiliary_head
+    assert aux.in_channels == base['decode_head']['in_channels']
+    assert aux.loss_decode.loss_weight == 1.0
+    with pytest.raises(TypeError, match='cannot inherit'):
+        build(members=[
+            dict(config=str(path), backbone=dict(strides=dict(a=1))),
+            segformer_member()
+        ])
+
+
+def test_normalize_weights_is_what_uformer_uses():
+    from mmseg_ext.models.segmentors.uformer import UFormer
+    w = UFormer.normalize_weights([1, 3.0], 2)
+    assert w.shape == (2, ) and w.dtype == torch.float32
+    torch.testing.assert_close(w, torch.tensor([0.25, 0.75]))
+    torch.testing.assert_close(
+        UFormer.normalize_weights(None, 4), torch.full((4, ), 0.25))
+    torch.testing.assert_close(
+        build(weights=[1.0, 3.0]).weights,
+        UFormer.normalize_weights((1.0, 3.0), 2))
+    for bad in ([1, 1, 1], [0, 0], [True, 1], [1, float('inf')], 0.5):
+        with pytest.raises(ValueError, match='weights'):
+            UFormer.normalize_weights(bad, 2)
+
+
 def test_learnable_zero_weight_stays_finite():
     model = build(weights=[0.0, 1.0], learn_weights=True,
                   fused_loss=dict(type='CrossEntropyLoss'))

@@ -13,9 +13,9 @@ from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
                                         load_checkpoint)
 from torch import nn
 
-from mmseg_ext.engine import (SAFE_GLOBALS, UnsafeCheckpointError,
+from mmseg_ext.utils import (SAFE_GLOBALS, UnsafeCheckpointError,
                               install_safe_checkpoint_loader, safe_torch_load)
-from mmseg_ext.engine.safe_checkpoint import CorruptCheckpointError
+from mmseg_ext.utils.safe_checkpoint import CorruptCheckpointError
 from tests.helpers import crafted_checkpoint as _crafted
 
 

@@ -1,9 +1,9 @@
-"""adopt_mmseg_scope: mmseg:: parts of a config build in the mmseg_ext scope."""
+"""adopt_mmseg_scope: mmseg:: parts of a config build in our scope."""
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from mmseg_ext.engine import adopt_mmseg_scope
+from mmseg_ext.utils import adopt_mmseg_scope
 from mmseg_ext.registry import MODELS
 from tests.helpers import DEMO_CONFIG
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_ext.utils import (SYNTHETIC_FLAVOURS, draw_sample, draw_scene,
-                             make_synthetic_dataset)
+from mmseg_ext.datasets.synthetic import (SYNTHETIC_FLAVOURS, draw_sample,
+                                          draw_scene, make_synthetic_dataset)
 
 
 def _read(path):

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from mmseg_ext.engine import atomic_save
-from mmseg_ext.engine.safe_checkpoint import safe_torch_load
+from mmseg_ext.utils import atomic_save
+from mmseg_ext.utils.safe_checkpoint import safe_torch_load
 
 
 def test_saves_and_leaves_no_part_file(tmp_path):

@@ -1,5 +1,5 @@
 """compare_segformer_heads: mmengine's counts for both heads."""
-from mmseg_ext.utils.head_complexity import compare_segformer_heads
+from mmseg_ext.analysis.head_complexity import compare_segformer_heads
 
 
 def test_conv_head_has_fewer_params_and_counts_flops():

@@ -2,7 +2,8 @@
 
 No dataset can be downloaded on CI machines, so the demo and the tests train on
 aerial-looking images that this module draws. Each image is a nadir view of
-a scene in the spirit of the Semantic Drone Dataset (see DESIGN.md):
+a scene in the spirit of the Semantic Drone Dataset (TU Graz,
+https://dronedataset.icg.tugraz.at):
 
 * a textured ground made of several regions (grass with mowing stripes,
   blotchy low vegetation, paved tiles, dirt, gravel) and roads, under an
@@ -19,8 +20,9 @@ Colours overlap on purpose: grey roofs and paved ground, brown roofs and
 dirt, trees and grass, dark water and low vegetation or shadows, clothes of
 any colour. Texture, shape and context decide, as on real drone images.
 
-The scene is drawn with the drone source ids (1 paved-area, 2 dirt, 3 grass,
-...) and mapped to one of two flavours, with DESIGN.md's tables:
+The scene is drawn with the dataset's source ids (1 paved-area, 2 dirt,
+3 grass, ...) and mapped to one of two flavours with its id table
+(:data:`~mmseg_ext.datasets.semantic_drone_classes.DRONE_CLASS_MAPS`):
 
 * ``'binary'``: background (paved, dirt, grass, gravel, low vegetation) and
   obstacle (water, pool, roof, fence, person, car, tree);
@@ -34,11 +36,12 @@ flavours of one seed share their images. Written as::
 """
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+import sys
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 
 from mmseg_ext.datasets.semantic_drone_classes import (DRONE_FLAVOURS,
                                                        drone_id_map)
@@ -48,7 +51,7 @@ __all__ = [
     'draw_scene', 'draw_sample', 'make_synthetic_dataset'
 ]
 
-# drone source ids (DESIGN.md) that the scenes use
+# Semantic Drone source ids (``DRONE_SOURCE_CLASSES``) that the scenes use
 PAVED, DIRT, GRASS, GRAVEL, WATER, POOL, VEGETATION = 1, 2, 3, 4, 5, 7, 8
 ROOF, FENCE, PERSON, CAR, TREE = 9, 13, 15, 17, 19
 _GROUNDS = (PAVED, DIRT, GRASS, GRAVEL, VEGETATION)
@@ -396,6 +399,21 @@ def draw_sample(rng: np.random.Generator,
     return image, table[source]
 
 
+def _image_slots(root: str, splits: Dict[str, int]
+                 ) -> Iterator[Tuple[List[str], str]]:
+    """Where each image goes, in drawing order: its ``img_dir`` and
+    ``ann_dir`` folders (created split by split) and its file name."""
+    for split, count in splits.items():
+        folders = [
+            osp.join(root, 'img_dir', split),
+            osp.join(root, 'ann_dir', split)
+        ]
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+        for index in range(count):
+            yield folders, f'{index:04d}.png'
+
+
 def make_synthetic_dataset(root: str,
                            splits: Dict[str, int] = None,
                            size: int = 64,
@@ -414,7 +432,7 @@ def make_synthetic_dataset(root: str,
         flavour (str): ``'binary'`` (background, obstacle) or
             ``'multiclass'`` (ground, vegetation, water, structure,
             dynamic).
-        progress (bool): Show a progress bar.
+        progress (bool): Show mmengine's progress bar (ended by a newline).
 
     Returns:
         dict[str, int]: Images written per split.
@@ -430,22 +448,15 @@ def make_synthetic_dataset(root: str,
             raise ValueError(f'splits[{split!r}]={count}: need >= 1 image.')
     table = _lookup(flavour)
     rng = np.random.default_rng(seed)
-    bar = ProgressBar(sum(splits.values())) if progress else None
-    for split, count in splits.items():
-        folders: List[str] = [
-            osp.join(root, 'img_dir', split),
-            osp.join(root, 'ann_dir', split)
-        ]
-        for folder in folders:
-            os.makedirs(folder, exist_ok=True)
-        for index in range(count):
-            image, source = draw_scene(rng, size)
-            name = f'{index:04d}.png'
-            for folder, array in zip(folders, (image, table[source])):
-                path = osp.join(folder, name)
-                if not cv2.imwrite(path, array):
-                    raise OSError(f'Could not write {path}: check that the '
-                                  'folder is writable and has free space.')
-            if bar is not None:
-                bar.update()
+    images = _image_slots(root, splits)
+    if progress:
+        images = track_iter_progress((images, sum(splits.values())),
+                                     file=sys.stdout)
+    for folders, name in images:
+        image, source = draw_scene(rng, size)
+        for folder, array in zip(folders, (image, table[source])):
+            path = osp.join(folder, name)
+            if not cv2.imwrite(path, array):
+                raise OSError(f'Could not write {path}: check that the '
+                              'folder is writable and has free space.')
     return splits

@@ -1,6 +1,6 @@
 """Time each UFormer member alone and the UFormer, inference and training.
 
-The target (issue 4): the UFormer costs at most 1.05x the sum of its members,
+The target: the UFormer costs at most 1.05x the sum of its members,
 i.e. the ensemble adds the averaging and nothing else (no second
 preprocessing, no second copy of the batch). Every model starts from the same
 raw batch (uint8 images, as the dataloader gives them) and runs a data
@@ -15,7 +15,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from torch import nn
 
-from .timing import median_time
+from mmseg_ext.utils.timing import median_time
 
 __all__ = ['fake_batch', 'benchmark_uformer', 'format_rows']
 

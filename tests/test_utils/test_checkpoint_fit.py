@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmseg_ext.engine.checkpoint_fit import (CheckpointMismatchError,
+from mmseg_ext.utils.checkpoint_fit import (CheckpointMismatchError,
                                              check_checkpoint_fits,
                                              compare_state_dict)
 

@@ -24,7 +24,7 @@ __all__ = ['adopt_mmseg_scope']
 
 
 def _strip(node: Any) -> int:
-    """Drop ``_scope_='mmseg'`` below ``node``; return how many were dropped."""
+    """Drop ``_scope_='mmseg'`` below ``node``; return how many went."""
     dropped = 0
     if isinstance(node, dict):
         if node.get('_scope_') == 'mmseg':

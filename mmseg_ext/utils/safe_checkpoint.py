@@ -10,7 +10,7 @@ fail with ``UnpicklingError: Weights only load failed``.
 The fix here keeps ``weights_only=True`` and allows exactly the globals those
 checkpoints contain (:data:`SAFE_GLOBALS`); the numpy, ``bytes`` and
 ``getattr`` ones are served by validating stand-ins
-(:mod:`mmseg_ext.engine.safe_unpickle_types`). A file carrying any other
+(:mod:`mmseg_ext.utils.safe_unpickle_types`). A file carrying any other
 global or construct is refused with :class:`UnsafeCheckpointError`, which
 names it; nothing in the file runs. A file that is not a PyTorch checkpoint,
 or is truncated, is refused with :class:`CorruptCheckpointError` (a subclass),
@@ -45,7 +45,7 @@ import torch._weights_only_unpickler as _wo_unpickler
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmseg_ext.engine.safe_unpickle_types import (NDARRAY_MARKER, SafeArray,
+from mmseg_ext.utils.safe_unpickle_types import (NDARRAY_MARKER, SafeArray,
                                                   SafeDType,
                                                   restricted_getattr,
                                                   safe_dtype,
@@ -181,7 +181,7 @@ def _install_hooks() -> None:
             raise RuntimeError(
                 f'torch {torch.__version__} has no '
                 'torch._weights_only_unpickler._get_user_allowed_globals, '
-                'which mmseg_ext.engine.safe_checkpoint extends (per thread) '
+                'which mmseg_ext.utils.safe_checkpoint extends (per thread) '
                 'with SAFE_GLOBALS (written against torch 2.6 to 2.13); '
                 'install such a torch, or update mmseg_ext.')
         if not getattr(getter, '_mmseg_ext_hook', False):

@@ -4,8 +4,8 @@ from typing import Dict, List, Sequence
 import torch
 from mmengine.registry import DefaultScope
 
+from mmseg_ext.analysis.model_complexity import module_complexity
 from mmseg_ext.registry import MODELS
-from mmseg_ext.utils.model_complexity import module_complexity
 
 __all__ = ['MIT_B0_CHANNELS', 'compare_segformer_heads']
 
