@@ -8,10 +8,12 @@
 # Rules:
 #  * an installed torch is never replaced (CPU or CUDA build); with none,
 #    torch==${TORCH_VERSION:-2.13.0} is installed;
-#  * mmcv 2.1.0 (sdist only, needs its C++/CUDA ops for mmseg) is built once
-#    per torch build and Python version, into ${MMSEG_EXT_WHEEL_CACHE:-
-#    ~/.cache/mmseg_ext/wheels}; later installs reuse that wheel. A CUDA torch
-#    gets the CUDA ops (FORCE_CUDA=1; needs nvcc / CUDA_HOME).
+#  * mmcv 2.1.0 (an sdist only; mmseg imports its compiled ops) is built
+#    once per torch build, Python version and kind of ops, by
+#    scripts/build_mmcv.sh, into ${MMSEG_EXT_WHEEL_CACHE:-
+#    ~/.cache/mmseg_ext/wheels}; later installs reuse that wheel. The ops are
+#    CPU ops only, also under a CUDA torch (the zoo calls no mmcv kernel);
+#    MMSEG_EXT_MMCV_CUDA=1 adds the CUDA kernels (needs nvcc / CUDA_HOME).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,29 +46,20 @@ echo "torch==$TORCH_VER" > "$CONSTRAINTS"   # nothing below may replace it
 log "torch $TORCH_VER (CUDA: ${TORCH_CUDA:-none}) is kept"
 
 # 2. mmcv with ops, built once per torch build. An installed mmcv counts only
-#    if it is 2.1.0, its ops load, and (with a CUDA torch) they include CUDA.
-MMCV_OK="import mmcv, mmcv.ops, torch
+#    if it is 2.1.0, its ops load, and (with MMSEG_EXT_MMCV_CUDA=1) they
+#    include the CUDA kernels.
+WANT_CUDA="${MMSEG_EXT_MMCV_CUDA:-0}"
+MMCV_OK="import mmcv, mmcv.ops
 from mmcv.ops import get_compiling_cuda_version
 assert mmcv.__version__ == '$MMCV_VERSION'
-assert not torch.version.cuda or get_compiling_cuda_version() != 'not available'"
+assert '$WANT_CUDA' != '1' or get_compiling_cuda_version() != 'not available'"
 if ! "$PY" -c "$MMCV_OK" >/dev/null 2>&1; then
   PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
-  CACHE="${MMSEG_EXT_WHEEL_CACHE:-$HOME/.cache/mmseg_ext/wheels}/mmcv-$MMCV_VERSION-torch$TORCH_VER-$PYTAG"
+  OPS=cpuops; if [ "$WANT_CUDA" = 1 ]; then OPS=cudaops; fi
+  CACHE="${MMSEG_EXT_WHEEL_CACHE:-$HOME/.cache/mmseg_ext/wheels}/mmcv-$MMCV_VERSION-torch$TORCH_VER-$PYTAG-$OPS"
   WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
   if [ -z "$WHEEL" ]; then
-    log "building mmcv $MMCV_VERSION with ops for torch $TORCH_VER (about 7 min on 2 cores, once)"
-    BUILD_TOOLS="$(mktemp -d)"
-    # mmcv's setup.py imports pkg_resources: build with setuptools<70 on
-    # PYTHONPATH, without touching the environment's own setuptools.
-    pip_install -q --target "$BUILD_TOOLS" "setuptools<70" wheel ninja
-    export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
-    if [ -n "$TORCH_CUDA" ]; then export FORCE_CUDA=1; fi
-    mkdir -p "$CACHE"
-    PATH="$BUILD_TOOLS/bin:$PATH" PYTHONPATH="$BUILD_TOOLS${PYTHONPATH:+:$PYTHONPATH}" \
-      "$PY" -m pip wheel --disable-pip-version-check --no-build-isolation \
-      --no-deps -w "$CACHE" "mmcv==$MMCV_VERSION" 1>&2
-    rm -rf "$BUILD_TOOLS"
-    WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"
+    WHEEL="$(bash "$ROOT/scripts/build_mmcv.sh" "$PY" "$CACHE")"
   else
     log "reusing the mmcv wheel $WHEEL"
   fi

@@ -6,6 +6,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/_python.sh"
 run_torchrun() {
   local nproc=$1 script=$2
   shift 2
+  if [ "${NNODES:-1}" -gt 1 ] && [ -z "${MASTER_ADDR:-}" ]; then
+    echo "NNODES=$NNODES: set MASTER_ADDR to node 0's address (the same on" \
+      "every node), with a distinct NODE_RANK per node." >&2
+    return 2
+  fi
   exec "$PYTHON" -m torch.distributed.run \
       --nnodes="${NNODES:-1}" \
       --node_rank="${NODE_RANK:-0}" \

@@ -52,6 +52,14 @@ def test_dist_train_two_cpu_processes(trained_uformer):
                               torch.full((2, ), math.log(0.5)))
 
 
+def test_dist_train_log_is_quiet(trained_uformer):
+    """No pkg_resources warning (mmengine reading ``mmseg::`` bases) and no
+    DDP grad-stride warning (MiT's channels-last gradients) in the log."""
+    _, log = trained_uformer
+    assert 'pkg_resources' not in log
+    assert 'Grad strides do not match bucket view strides' not in log
+
+
 def test_test_tool_with_tta(trained_uformer, synthetic_root, tmp_path):
     work_dir, _ = trained_uformer
     run_tool([

@@ -57,8 +57,8 @@ class _LearnedUpsample(nn.Sequential):
 class SegformerConvHead(BaseDecodeHead):
     """SegFormer decode head with learnable upsampling and a conv fusion.
 
-    The hand-made decoder of the drone-segmentation seed report, as an
-    alternative to mmseg's all-MLP ``SegformerHead`` (`SegFormer
+    A convolutional decoder for drone segmentation, as an alternative to
+    mmseg's all-MLP ``SegformerHead`` (`SegFormer
     <https://arxiv.org/abs/2105.15203>`_, Xie et al., NeurIPS 2021):
 
     1. per MiT stage ``i``, a 1x1 conv + BN + ReLU (ReLU, not GELU) from
@@ -154,6 +154,16 @@ class SegformerConvHead(BaseDecodeHead):
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Decode the backbone's multi-scale features.
 
+        The selected inputs are made contiguous first. MiT returns its
+        stages as channels-last-strided views (mmseg's ``nlc_to_nchw``, a
+        transpose + reshape), and a convolution of such a map returns its
+        weight grad in channels-last strides. For the weights with a size-1
+        dim (the depthwise deconvs ``(C, 1, 2, 2)``, the 1x1 convs) that is
+        the parameter's memory layout with other strides on the size-1 dim:
+        autograd keeps such a grad as it is, and DDP, which compares strides
+        exactly, warned "Grad strides do not match bucket view strides".
+        Inputs that are already contiguous are not copied.
+
         Args:
             inputs (Sequence[Tensor]): Backbone outputs; the selected ones
                 are ``(N, in_channels[i], H_0 / 2^i, W_0 / 2^i)``.
@@ -161,7 +171,7 @@ class SegformerConvHead(BaseDecodeHead):
         Returns:
             Tensor: Logits ``(N, out_channels, H_0, W_0)``.
         """
-        feats = self._transform_inputs(inputs)
+        feats = [feat.contiguous() for feat in self._transform_inputs(inputs)]
         size = feats[0].shape[2:]
         outs = []
         for feat, conv, up in zip(feats, self.convs, self.upsamplers):
