@@ -101,7 +101,7 @@ PY
   else
     log "no precompiled header (compiling without it)"
   fi
-  EXPECT="about $(( (SOURCES * 6 / MAX_JOBS + 59) / 60 + 1 )) min"
+  EXPECT="about $(( (SOURCES * 5 / MAX_JOBS + 59) / 60 )) min"
 fi
 log "building mmcv $MMCV_VERSION ($KIND, $OPT, $MAX_JOBS jobs): $SOURCES" \
   "files to compile, $EXPECT on this machine; once per torch build"
