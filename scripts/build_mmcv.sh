@@ -41,7 +41,8 @@ trap cleanup EXIT
 
 # build tools on PYTHONPATH only: mmcv's setup.py imports pkg_resources
 # (setuptools < 70), without touching the environment's own setuptools
-"$PY" -m pip install --disable-pip-version-check -q --target "$WORK/tools" \
+"$PY" -m pip install --disable-pip-version-check -q --no-warn-conflicts \
+  --target "$WORK/tools" \
   "setuptools<70" wheel ninja 1>&2
 SDIST="${MMSEG_EXT_MMCV_SDIST:-}"
 if [ -z "$SDIST" ]; then

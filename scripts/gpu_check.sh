@@ -62,9 +62,11 @@ if os.environ.get('GPU_CHECK_CPU') != '1' and not torch.cuda.is_available():
                  torch.__version__, torch.version.cuda))
 PY
 if [ "${GPU_CHECK_CPU:-0}" = 1 ]; then
+  # a rehearsal of the steps: small benchmark shapes, the CPU is slow
   DEVICE=cpu; AMP=(); export CUDA_VISIBLE_DEVICES=
+  LOSS_ARGS=(--shape 2 128 128 --repeats 3); UFORMER_ARGS=(--shape 2 3 128 128 --repeats 3)
 else
-  DEVICE=cuda; AMP=(--amp)
+  DEVICE=cuda; AMP=(--amp); LOSS_ARGS=(); UFORMER_ARGS=()
 fi
 
 # 2. data and the demo UFormer: 1 process, nccl on a GPU, SyncBN kept
@@ -92,10 +94,10 @@ bash tools/dist_test.sh "$CFG" "$CKPT" 1 --work-dir "$OUT/test" \
 
 # 3. the benchmarks on the device
 log "benchmarks on $DEVICE"
-"$PY" tools/analysis_tools/benchmark_losses.py --device "$DEVICE" \
+"$PY" tools/analysis_tools/benchmark_losses.py --device "$DEVICE" "${LOSS_ARGS[@]}" \
   > "$OUT/benchmark_losses.txt" 2>&1 \
   || { tail -40 "$OUT/benchmark_losses.txt"; exit 1; }
-"$PY" tools/analysis_tools/benchmark_uformer.py "$CFG" --devices "$DEVICE" \
+"$PY" tools/analysis_tools/benchmark_uformer.py "$CFG" --devices "$DEVICE" "${UFORMER_ARGS[@]}" \
   > "$OUT/benchmark_uformer.txt" 2>&1 \
   || { tail -40 "$OUT/benchmark_uformer.txt"; exit 1; }
 

@@ -34,7 +34,8 @@ fi
 
 SDIST="${MMSEG_EXT_MMCV_SDIST:-}"
 if [ -z "$SDIST" ]; then
-  "$PY" -m pip install -q --disable-pip-version-check --target "$WORK/tools" \
+  "$PY" -m pip install -q --disable-pip-version-check --no-warn-conflicts \
+    --target "$WORK/tools" \
     "setuptools<70" >&2
   PYTHONPATH="$WORK/tools" "$PY" -m pip download -q --disable-pip-version-check \
     --no-deps --no-binary :all: --no-build-isolation -d "$WORK" mmcv==2.1.0 >&2
