@@ -118,7 +118,8 @@ print(f'device: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else
 backend = re.search(r'backend=(\w+)', log)
 print(f'install: {installed} s; train: {train_s} s '
       f'(backend {backend.group(1) if backend else "?"}, '
-      f'SyncBN layers: {"SyncBatchNorm" in log or "?"}, '
+      'SyncBN: '
+      f'{"reverted to BN (CPU)" if "SyncBN layers are reverted" in log else "kept"}, '
       f'AMP: {"AmpOptimWrapper" in log})')
 print(f'test: aAcc {m["aAcc"]:.2f}  mIoU {m["mIoU"]:.2f}  mAcc {m["mAcc"]:.2f}')
 for name in ('benchmark_losses', 'benchmark_uformer'):
